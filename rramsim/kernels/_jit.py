@@ -1,0 +1,29 @@
+"""The one place where numba settings live (STYLE rule 4).
+
+``fastmath`` is off everywhere: the kernels are compared bit-for-bit against numpy twins.
+Compiled code is cached on disk (``cache=True``) so a second process starts without recompiling.
+"""
+
+import numba
+
+#: Options for serial kernels.
+JIT = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
+#: Options for kernels whose ``prange`` iterations write disjoint outputs.
+JIT_PARALLEL = dict(JIT, parallel=True)
+
+njit = numba.njit
+
+
+def jit(fn):
+    """Compile ``fn`` as a serial kernel."""
+    return numba.njit(**JIT)(fn)
+
+
+def jit_parallel(fn):
+    """Compile ``fn`` as a parallel kernel (only for disjoint-output ``prange`` loops)."""
+    return numba.njit(**JIT_PARALLEL)(fn)
+
+
+def inline(fn):
+    """Compile a small helper that other kernels inline (not cached on its own)."""
+    return numba.njit(nogil=True, inline="always", error_model="numpy")(fn)

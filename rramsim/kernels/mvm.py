@@ -1,0 +1,94 @@
+"""Analog matrix-vector products with their peripherals (DAC, output noise, ADC, management).
+
+One kernel serves the forward (``W x``) and backward (``W^T d``) passes: the caller passes the
+matrix already oriented (``M`` of shape (n_out, n_in), ``W`` or ``W.T``).
+"""
+
+import numpy as np
+
+from rramsim.kernels._jit import inline, jit
+from rramsim.kernels.rng import next_normal
+
+
+@inline
+def quantize(v, bound, bits):
+    """Clip to [-bound, bound], then round to ``2**bits - 1`` levels (``bits == 0``: no rounding)."""
+    if v > bound:
+        v = bound
+    elif v < -bound:
+        v = -bound
+    if bits > 0:
+        step = 2.0 * bound / (2.0 ** bits - 2.0)
+        v = np.round(v / step) * step
+    return v
+
+
+@jit
+def _dac(X, scale, inp_bound, inp_bits):
+    """DAC of every sample: ``quantize(X[b] / scale[b])``; rows with ``scale == 0`` give 0."""
+    B, n = X.shape
+    out = np.zeros((B, n))
+    for b in range(B):
+        if scale[b] == 0.0:
+            continue
+        inv = 1.0 / scale[b]
+        for j in range(n):
+            out[b, j] = quantize(X[b, j] * inv, inp_bound, inp_bits)
+    return out
+
+
+@jit
+def _analog_mvm(M, X, inp_bits, inp_bound, out_bits, out_bound, out_noise, noise_management,
+                bound_management, bm_max_iter, state):
+    """``Y = M X^T`` through the peripherals, per sample b::
+
+        s   = max|x_b| (noise management) or 1
+        for k = 0..bm_max_iter:              (bound management: stop when no output saturates)
+            u   = DAC(x_b / s * 2^-k)
+            v   = M u + out_noise * xi
+            y_b = ADC(v) * s * 2^k
+
+    M (n_out, n_in) (any layout), X (B, n_in); noise from stream ``state[0]`` in sample-major
+    order. Returns Y (B, n_out) and the number of bound-management repetitions (int).
+    """
+    B, n_in = X.shape
+    n_out = M.shape[0]
+    scale = np.ones(B)
+    if noise_management:
+        for b in range(B):
+            s = 0.0
+            for j in range(n_in):
+                s = max(s, abs(X[b, j]))
+            scale[b] = s
+    U = _dac(X, scale, inp_bound, inp_bits)
+    V = np.dot(U, M.T)
+    Y = np.zeros((B, n_out))
+    repeats = 0
+    u = np.empty(n_in)
+    for b in range(B):
+        if scale[b] == 0.0:
+            continue
+        v = V[b]
+        factor = 1.0
+        for k in range(bm_max_iter + 1):
+            if k > 0:
+                factor *= 0.5
+                inv = factor / scale[b]
+                for j in range(n_in):
+                    u[j] = quantize(X[b, j] * inv, inp_bound, inp_bits)
+                v = np.dot(M, u)
+                repeats += 1
+            saturated = False
+            for i in range(n_out):
+                y = v[i]
+                if out_noise > 0.0:
+                    y += out_noise * next_normal(state, 0)
+                if abs(y) >= out_bound:
+                    saturated = True
+                Y[b, i] = quantize(y, out_bound, out_bits)
+            if not (bound_management and saturated):
+                break
+        s = scale[b] / factor
+        for i in range(n_out):
+            Y[b, i] *= s
+    return Y, repeats

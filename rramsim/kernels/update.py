@@ -1,0 +1,216 @@
+"""The update kernels: stochastic pulse-coincidence (pulsed) and expected-count updates.
+
+A mini-batch ``X`` (B, n_in), ``D`` (B, n_out) is applied as B consecutive rank-one updates
+``dW = -lr d_b x_b^T``. Rows of the array are independent under rank-one updates, so the
+parallel loop runs over rows and, inside each row, over the samples in order: every device sees
+its pulses in the same order as a serial pass.
+
+Random streams (so that serial, parallel and the numpy twin agree): the x pulse trains of all
+samples come from ``x_state[0]`` in sample-major, column order; the d pulse train of row i and
+the cycle-to-cycle noise of its devices come from ``row_states[i]``.
+"""
+
+import math
+
+import numpy as np
+from numba import prange
+from numba.core import types
+from numba.extending import intrinsic
+
+from rramsim.kernels._jit import inline, jit, jit_parallel
+from rramsim.kernels.device import apply_pulses
+from rramsim.kernels.rng import next_u64
+
+_M32 = np.uint64(0xFFFFFFFF)
+_S32 = np.uint64(32)
+_ONE = np.uint64(1)
+_TWO32 = 4294967296.0
+
+
+@intrinsic
+def _popcount(typingctx, x):
+    """Number of set bits of a uint64 (LLVM ``ctpop``; one instruction on x86-64)."""
+    sig = types.uint64(types.uint64)
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return sig, codegen
+
+
+@inline
+def bernoulli_train(p, bl, state, k):
+    """A pulse train of ``bl`` slots, each firing with probability ``p``, as a bit mask.
+
+    Two slots per 64-bit draw (low then high 32 bits compared with ``p * 2**32``).
+    """
+    thr = np.uint64(p * _TWO32)
+    mask = np.uint64(0)
+    for t in range(0, bl, 2):
+        r = next_u64(state, k)
+        if (r & _M32) < thr:
+            mask |= _ONE << np.uint64(t)
+        if t + 1 < bl and (r >> _S32) < thr:
+            mask |= _ONE << np.uint64(t + 1)
+    return mask
+
+
+@jit
+def _update_scales(X, D, lr, dw_min, bl, update_management, pulse_length_management):
+    """Per-sample pulse length and probability scales.
+
+    Returns ``bls`` (B,) int64 (0: nothing to do), ``cx`` (B,), ``cd`` (B,) with
+    ``cx * cd = lr / (dw_min * bls)``.
+    """
+    B = X.shape[0]
+    bls = np.zeros(B, dtype=np.int64)
+    cx = np.zeros(B)
+    cd = np.zeros(B)
+    for b in range(B):
+        x_max = 0.0
+        for j in range(X.shape[1]):
+            x_max = max(x_max, abs(X[b, j]))
+        d_max = 0.0
+        for i in range(D.shape[1]):
+            d_max = max(d_max, abs(D[b, i]))
+        if x_max == 0.0 or d_max == 0.0 or lr == 0.0:
+            continue
+        n = bl
+        if pulse_length_management:
+            n = min(max(int(math.ceil(lr * x_max * d_max / dw_min)), 1), bl)
+        k = lr / (dw_min * n)
+        bls[b] = n
+        if update_management:
+            cx[b] = math.sqrt(k * d_max / x_max)
+            cd[b] = math.sqrt(k * x_max / d_max)
+        else:
+            cx[b] = math.sqrt(k)
+            cd[b] = math.sqrt(k)
+    return bls, cx, cd
+
+
+@jit
+def _x_trains(X, bls, cx, x_state):
+    """Pulse trains of the inputs: for each sample the columns that fire at least once.
+
+    Returns ``cols`` (B, n_in) int64, ``masks`` (B, n_in) uint64, ``up`` (B, n_in) bool (x > 0)
+    and ``count`` (B,): the first ``count[b]`` entries of row b are valid.
+    """
+    B, n_in = X.shape
+    cols = np.empty((B, n_in), dtype=np.int64)
+    masks = np.empty((B, n_in), dtype=np.uint64)
+    up = np.empty((B, n_in), dtype=np.bool_)
+    count = np.zeros(B, dtype=np.int64)
+    for b in range(B):
+        if bls[b] == 0:
+            continue
+        c = 0
+        for j in range(n_in):
+            x = X[b, j]
+            if x == 0.0:
+                continue
+            m = bernoulli_train(min(cx[b] * abs(x), 1.0), bls[b], x_state, 0)
+            if m != 0:
+                cols[b, c] = j
+                masks[b, c] = m
+                up[b, c] = x > 0.0
+                c += 1
+        count[b] = c
+    return cols, masks, up, count
+
+
+@jit_parallel
+def _pulsed_rows(w, w_eff, ref, a_up, a_down, b_up, b_down, w_min, w_max, ctoc, D, bls, cd,
+                 cols, masks, up, count, row_states):
+    """Apply all coincidences, row-parallel. Returns the number of device pulses applied."""
+    n_out = w.shape[0]
+    B = D.shape[0]
+    pulses = np.zeros(n_out, dtype=np.int64)
+    for i in prange(n_out):
+        for b in range(B):
+            if bls[b] == 0:
+                continue
+            d = D[b, i]
+            if d == 0.0:
+                continue
+            md = bernoulli_train(min(cd[b] * abs(d), 1.0), bls[b], row_states, i)
+            if md == 0:
+                continue
+            d_pos = d > 0.0
+            for c in range(count[b]):
+                n = np.int64(_popcount(md & masks[b, c]))
+                if n == 0:
+                    continue
+                j = cols[b, c]
+                # dW = -lr d x: an up pulse when d and x have opposite signs.
+                go_up = d_pos != up[b, c]
+                w[i, j] = apply_pulses(w[i, j], n, go_up, a_up[i, j], a_down[i, j], b_up[i, j],
+                                       b_down[i, j], w_min[i, j], w_max[i, j], ctoc,
+                                       row_states, i)
+                w_eff[i, j] = w[i, j] - ref[i, j]
+                pulses[i] += n
+    return pulses.sum()
+
+
+@inline
+def expected_pulses(w, n, go_up, a_up, a_down, b_up, b_down, w_min, w_max):
+    """``n`` (real, >= 0) noise-free pulses in closed form: the linear-step recursion
+    ``w <- w + a - b w`` gives ``w_n = w + (a / b - w) (1 - (1 - b)^n)`` (``w + n a`` for b = 0).
+    Equals n pulses applied one by one for integer n."""
+    if go_up:
+        a, s = a_up, b_up
+    else:
+        a, s = -a_down, -b_down
+    if s == 0.0:
+        w = w + n * a
+    else:
+        w = w + (a / s - w) * (-math.expm1(n * math.log1p(-s)))
+    if w > w_max:
+        w = w_max
+    elif w < w_min:
+        w = w_min
+    return w
+
+
+@jit_parallel
+def _expected_rows(w, w_eff, ref, a_up, a_down, b_up, b_down, w_min, w_max, X, D, bls, cx, cd):
+    """Expected-count update: each device gets ``bl p_j q_i`` pulses in closed form."""
+    n_out, n_in = w.shape
+    B = D.shape[0]
+    for i in prange(n_out):
+        for b in range(B):
+            d = D[b, i]
+            if bls[b] == 0 or d == 0.0:
+                continue
+            q = min(cd[b] * abs(d), 1.0)
+            for j in range(n_in):
+                x = X[b, j]
+                if x == 0.0:
+                    continue
+                n = bls[b] * q * min(cx[b] * abs(x), 1.0)
+                go_up = (d > 0.0) != (x > 0.0)
+                w[i, j] = expected_pulses(w[i, j], n, go_up, a_up[i, j], a_down[i, j],
+                                          b_up[i, j], b_down[i, j], w_min[i, j], w_max[i, j])
+                w_eff[i, j] = w[i, j] - ref[i, j]
+
+
+def pulsed_update(w, w_eff, ref, dev_args, ctoc, X, D, lr, dw_min, bl, update_management,
+                  pulse_length_management, x_state, row_states):
+    """Apply B consecutive pulsed rank-one updates in place; return the device pulse count.
+
+    ``w`` (device weights), ``w_eff`` (= w - ref, kept in sync), ``ref``: (n_out, n_in);
+    ``dev_args``: the six per-device arrays; X (B, n_in); D (B, n_out).
+    """
+    bls, cx, cd = _update_scales(X, D, lr, dw_min, bl, update_management,
+                                 pulse_length_management)
+    cols, masks, up, count = _x_trains(X, bls, cx, x_state)
+    return int(_pulsed_rows(w, w_eff, ref, *dev_args, ctoc, D, bls, cd, cols, masks, up, count,
+                            row_states))
+
+
+def expected_update(w, w_eff, ref, dev_args, X, D, lr, dw_min, bl, update_management,
+                    pulse_length_management):
+    """Apply B consecutive expected-count rank-one updates in place (deterministic)."""
+    bls, cx, cd = _update_scales(X, D, lr, dw_min, bl, update_management,
+                                 pulse_length_management)
+    _expected_rows(w, w_eff, ref, *dev_args, X, D, bls, cx, cd)

@@ -1,0 +1,179 @@
+"""An analog tile: a crossbar array of devices, its reference array, and its peripherals.
+
+The tile is the only object that sees conductances (device weights); layers talk to it in
+weights ``W = w - r`` (device minus reference), shape (n_out, n_in):
+
+- :meth:`AnalogTile.forward`  ``Y = X W^T`` through the forward peripherals,
+- :meth:`AnalogTile.backward` ``Z = D W`` through the backward peripherals,
+- :meth:`AnalogTile.update`   ``W <- W - lr D^T X`` as consecutive rank-one updates, applied to
+  the devices by pulses (or their expectation, or in floating point; ``update.mode``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rramsim.config import TileConfig
+from rramsim.devices import DeviceArray, sample_devices
+from rramsim.peripherals import analog_mvm
+from rramsim.rng import as_seed_sequence, generator, stream_states
+
+
+def _as_batch(a, n: int, name: str) -> np.ndarray:
+    """Validate a (n,) or (B, n) float array; return it as C-contiguous float64 (B, n)."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2 or a.shape[1] != n:
+        raise ValueError(f"{name} must have shape (B, {n}) or ({n},), got {np.shape(a)}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return np.ascontiguousarray(a)
+
+
+class AnalogTile:
+    """A crossbar of ``n_out x n_in`` devices with a reference array and peripherals.
+
+    Parameters
+    ----------
+    n_out, n_in : int
+        Array size (rows = outputs, columns = inputs).
+    config : TileConfig
+        Device, update, forward, backward and reference settings.
+    seed : int or SeedSequence
+        Seeds the device-to-device draw and every random stream of the tile.
+
+    Attributes
+    ----------
+    devices : DeviceArray, per-device parameters (n_out, n_in)
+    w : ndarray (n_out, n_in), device weights (normalised conductances)
+    ref : ndarray (n_out, n_in), reference device weights
+    pulse_count : int, device pulses applied by :meth:`update` so far
+    """
+
+    def __init__(self, n_out: int, n_in: int, config: TileConfig | None = None, seed=None):
+        if int(n_out) <= 0 or int(n_in) <= 0:
+            raise ValueError(f"tile size must be positive, got n_out={n_out}, n_in={n_in}")
+        self.config = config if config is not None else TileConfig()
+        self.shape = (int(n_out), int(n_in))
+        ss = as_seed_sequence(seed)
+        dev_seed, fwd_seed, bwd_seed, x_seed, row_seed, ref_seed, sp_seed = ss.spawn(7)
+        self.devices: DeviceArray = sample_devices(self.config.device, self.shape, dev_seed)
+        self._fwd_state = stream_states(fwd_seed, 1)
+        self._bwd_state = stream_states(bwd_seed, 1)
+        self._x_state = stream_states(x_seed, 1)
+        self._row_states = stream_states(row_seed, self.shape[0])
+        self._ref_rng = generator(ref_seed)
+        self._sp_seed = sp_seed
+        ref_cfg, dev_cfg = self.config.reference, self.config.device
+        mid = 0.5 * (dev_cfg.w_min + dev_cfg.w_max) if ref_cfg.enabled else 0.0
+        self.ref = np.full(self.shape, mid)
+        self.w = np.clip(self.ref.copy(), self.devices.w_min, self.devices.w_max)
+        self._w_eff = self.w - self.ref
+        self.pulse_count = 0
+        self.bm_repeats = 0
+        self.symmetry_points: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ weights
+    def get_weights(self) -> np.ndarray:
+        """The weights ``w - r`` (copy), shape (n_out, n_in)."""
+        return self._w_eff.copy()
+
+    def set_weights(self, weights) -> float:
+        """Program the devices so that ``w - r`` equals ``weights`` (an ideal write).
+
+        Values a device cannot hold are clipped to its bounds. Returns the fraction clipped.
+        """
+        W = np.asarray(weights, dtype=np.float64)
+        if W.shape != self.shape:
+            raise ValueError(f"weights must have shape {self.shape}, got {W.shape}")
+        if not np.all(np.isfinite(W)):
+            raise ValueError("weights contain NaN or infinite values")
+        target = W + self.ref
+        self.w = np.clip(target, self.devices.w_min, self.devices.w_max)
+        self._w_eff = self.w - self.ref
+        return float(np.mean(self.w != target))
+
+    # ------------------------------------------------------------------ passes
+    def forward(self, x) -> np.ndarray:
+        """``Y = X W^T`` through the forward peripherals; x (B, n_in) or (n_in,) -> (B, n_out)."""
+        X = _as_batch(x, self.shape[1], "x")
+        Y, rep = analog_mvm(self._w_eff, X, self.config.forward, self._fwd_state)
+        self.bm_repeats += rep
+        return Y
+
+    def backward(self, d) -> np.ndarray:
+        """``Z = D W`` through the backward peripherals; d (B, n_out) or (n_out,) -> (B, n_in)."""
+        D = _as_batch(d, self.shape[0], "d")
+        Z, rep = analog_mvm(self._w_eff.T, D, self.config.backward, self._bwd_state)
+        self.bm_repeats += rep
+        return Z
+
+    def update(self, x, d, lr: float) -> None:
+        """Apply ``W <- W - lr d_b x_b^T`` for each sample b in order (consecutive rank-one).
+
+        x (B, n_in), d (B, n_out): the layer input and the error at the layer output.
+        """
+        X = _as_batch(x, self.shape[1], "x")
+        D = _as_batch(d, self.shape[0], "d")
+        if X.shape[0] != D.shape[0]:
+            raise ValueError(f"x and d must have the same batch size, got {X.shape[0]} and "
+                             f"{D.shape[0]}")
+        if not np.isfinite(lr) or lr < 0:
+            raise ValueError(f"learning rate must be finite and >= 0, got {lr}")
+        up = self.config.update
+        dw_min = self.config.device.dw_min
+        if up.mode == "ideal":
+            self.w = np.clip(self.w - lr * (D.T @ X), self.devices.w_min, self.devices.w_max)
+            self._w_eff = self.w - self.ref
+            return
+        from rramsim.kernels import update as k
+
+        args = (self.w, self._w_eff, self.ref, self.devices.kernel_args())
+        if up.mode == "pulsed":
+            self.pulse_count += k.pulsed_update(
+                *args, self.devices.ctoc, X, D, float(lr), dw_min, up.bl, up.update_management,
+                up.pulse_length_management, self._x_state, self._row_states)
+        else:
+            k.expected_update(*args, X, D, float(lr), dw_min, up.bl, up.update_management,
+                              up.pulse_length_management)
+
+    # ------------------------------------------------------------------ reference
+    def find_symmetry_points(self, method: str | None = None) -> np.ndarray:
+        """Symmetry point of every device, shape (n_out, n_in).
+
+        ``method="pulses"`` runs the search protocol on the devices themselves (they end near
+        their symmetry points, as in hardware); ``"closed_form"`` evaluates the formula and
+        leaves the devices untouched. Default: ``reference.sp_method``.
+        """
+        ref = self.config.reference
+        method = method or ref.sp_method
+        if method == "closed_form":
+            sp = self.devices.symmetry_point()
+        elif method == "pulses":
+            from rramsim.kernels.device import _symmetry_search
+
+            n_avg = max(1, int(round(ref.sp_average * ref.sp_pairs)))
+            sp = _symmetry_search(self.w, *self.devices.kernel_args(), self.devices.ctoc,
+                                  ref.sp_ramp, ref.sp_pairs, n_avg,
+                                  stream_states(self._sp_seed, self.shape[0]))
+            self._w_eff = self.w - self.ref
+        else:
+            raise ValueError(f"unknown symmetry-point method {method!r}; use 'pulses' or "
+                             f"'closed_form'")
+        self.symmetry_points = sp
+        return sp
+
+    def zero_shift(self, method: str | None = None) -> np.ndarray:
+        """Zero-shifting (Kim et al. 2019): program each reference device to its partner's
+        symmetry point plus ``N(0, reference_std)``, so that weight 0 sits at the symmetry point.
+
+        The current weights ``w - r`` are kept (re-programmed against the new reference).
+        Returns the symmetry points used.
+        """
+        weights = self.get_weights()
+        sp = self.find_symmetry_points(method)
+        std = self.config.reference.reference_std
+        self.ref = sp + (std * self._ref_rng.standard_normal(self.shape) if std > 0 else 0.0)
+        self.set_weights(weights)
+        return sp
