@@ -38,11 +38,13 @@ class ConfigError(ValueError):
 def _f(default, doc: str, unit: str = "", lo=None, hi=None, lo_open=False, hi_open=False,
        choices: Sequence[str] | None = None):
     """A documented dataclass field with its valid range (checked in ``__post_init__``)."""
-    return field(default=default, metadata=dict(doc=doc, unit=unit, lo=lo, hi=hi,
+    return field(default=default, metadata=dict(doc=doc, unit=unit, lo=lo, hi=hi, default=default,
                                                 lo_open=lo_open, hi_open=hi_open, choices=choices))
 
 
 def _range_text(meta: Mapping[str, Any]) -> str:
+    if isinstance(meta.get("default"), bool):
+        return "true or false"
     if meta.get("choices"):
         return "one of " + ", ".join(repr(c) for c in meta["choices"])
     lo, hi = meta.get("lo"), meta.get("hi")
@@ -258,7 +260,7 @@ class ReferenceConfig(_Section):
     zero_shift: bool = _f(False, "Program the reference to the symmetry point (zero-shifting).")
     sp_method: str = _f("pulses", "How the symmetry point is found: pulse protocol or closed form.",
                         choices=("pulses", "closed_form"))
-    sp_pairs: int = _f(4000, "Alternating up/down pulse pairs of the symmetry-point search.",
+    sp_pairs: int = _f(10000, "Alternating up/down pulse pairs of the symmetry-point search.",
                        "pairs", lo=1)
     sp_ramp: int = _f(0, "Full-up then full-down pulses before the pairs (0: none; about "
                       "2 * (w_max - w_min) / dw_min reaches both bounds).", "pulses", lo=0)

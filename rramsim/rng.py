@@ -11,11 +11,14 @@ import numpy as np
 
 
 def as_seed_sequence(seed) -> np.random.SeedSequence:
-    """Return a SeedSequence for ``seed`` (an int, None, or already a SeedSequence)."""
+    """Return a SeedSequence for ``seed`` (an int, a list of ints, None, or a SeedSequence)."""
     if isinstance(seed, np.random.SeedSequence):
         return seed
-    if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+    entries = seed if isinstance(seed, (list, tuple)) else [seed]
+    if seed is not None and not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool)
+                                    and s >= 0 for s in entries):
+        raise ValueError(f"seed must be a non-negative integer (or a list of them) or None, "
+                         f"got {seed!r}")
     return np.random.SeedSequence(seed)
 
 

@@ -73,15 +73,16 @@ def _symmetry_search(w, a_up, a_down, b_up, b_down, w_min, w_max, ctoc, ramp, pa
     for i in prange(n_out):
         for j in range(n_in):
             x = w[i, j]
-            args = (a_up[i, j], a_down[i, j], b_up[i, j], b_down[i, j], w_min[i, j], w_max[i, j])
-            x = apply_pulses(x, ramp, True, *args, ctoc, states, i)
-            x = apply_pulses(x, ramp, False, *args, ctoc, states, i)
+            au, ad, bu, bd = a_up[i, j], a_down[i, j], b_up[i, j], b_down[i, j]
+            lo, hi = w_min[i, j], w_max[i, j]
+            x = apply_pulses(x, ramp, True, au, ad, bu, bd, lo, hi, ctoc, states, i)
+            x = apply_pulses(x, ramp, False, au, ad, bu, bd, lo, hi, ctoc, states, i)
             acc = 0.0
             for p in range(pairs):
-                x = apply_pulses(x, 1, True, *args, ctoc, states, i)
+                x = apply_pulses(x, 1, True, au, ad, bu, bd, lo, hi, ctoc, states, i)
                 if p >= pairs - n_avg:
                     acc += x
-                x = apply_pulses(x, 1, False, *args, ctoc, states, i)
+                x = apply_pulses(x, 1, False, au, ad, bu, bd, lo, hi, ctoc, states, i)
                 if p >= pairs - n_avg:
                     acc += x
             w[i, j] = x

@@ -163,6 +163,10 @@ def expected_pulses(w, n, go_up, a_up, a_down, b_up, b_down, w_min, w_max):
         a, s = -a_down, -b_down
     if s == 0.0:
         w = w + n * a
+    elif s >= 1.0:
+        # Degenerate device (one step reaches past its bound): a whole pulse lands at or beyond
+        # the fixed point a / s and is clipped there; a fraction of a pulse moves part way.
+        w = w + min(n, 1.0) * (a / s - w)
     else:
         w = w + (a / s - w) * (-math.expm1(n * math.log1p(-s)))
     if w > w_max:

@@ -1,0 +1,307 @@
+"""The ``rramsim`` command: device responses, symmetry points, training, the demo."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rramsim.config import ConfigError, TileConfig, available_presets, find_preset, load_preset
+
+PHYSICS_EPILOG_SECTIONS = ("device", "update", "forward", "backward", "reference")
+
+
+def physics_help() -> str:
+    """The documented configuration fields, for ``--help`` epilogs."""
+    lines = ["configuration keys for --set SECTION.KEY=VALUE (defaults; presets override them):"]
+    for section in PHYSICS_EPILOG_SECTIONS:
+        lines.append(f"\n  [{section}]" + ("  (same keys for [backward])" if section == "forward"
+                                           else ""))
+        if section == "backward":
+            lines[-1] = "\n  [backward]  same keys as [forward], for the backward pass W^T d"
+            continue
+        for name, default, unit, valid, doc in TileConfig.SECTIONS[section].field_docs():
+            unit = f" [{unit}]" if unit else ""
+            head = f"    {section}.{name} = {default!r}{unit}, {valid}"
+            lines.append(head)
+            lines.extend(textwrap.wrap(doc, 90, initial_indent="        ",
+                                       subsequent_indent="        "))
+    return "\n".join(lines)
+
+
+def _add_config_args(p: argparse.ArgumentParser, default_preset: str | None):
+    p.add_argument("--preset", default=default_preset,
+                   help=f"device preset name from devices/ ({', '.join(available_presets())}) or "
+                        f"a path to a TOML file (default: {default_preset})")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a configuration key, e.g. --set device.up_down=0.3 (repeatable;"
+                        " keys listed below)")
+
+
+def _add_common(p: argparse.ArgumentParser, out_default: str):
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same numbers)")
+    p.add_argument("--out", type=Path, default=Path(out_default),
+                   help=f"output folder for JSON and PNG (default: {out_default})")
+
+
+def _config(args) -> TileConfig:
+    cfg = load_preset(args.preset, args.overrides)
+    return cfg
+
+
+# ---------------------------------------------------------------------------------- commands
+
+def cmd_presets(args) -> int:
+    import tomllib
+
+    for name in available_presets():
+        meta = tomllib.loads(find_preset(name).read_text()).get("meta", {})
+        print(f"{name:24s} {meta.get('description', '')}")
+        if meta.get("source"):
+            print(f"{'':24s} source: {meta['source']}")
+    return 0
+
+
+def cmd_pulse_response(args) -> int:
+    from rramsim import plotting
+    from rramsim.devices import pulse_response, sample_devices
+    from rramsim.results import write_json
+
+    cfg = _config(args)
+    if args.up < 0 or args.down < 0 or args.up + args.down == 0:
+        raise ConfigError("--up and --down must be >= 0 and not both 0")
+    if args.devices < 1:
+        raise ConfigError("--devices must be >= 1")
+    from rramsim.rng import spawn
+
+    dev_seed, noise_seed = spawn(args.seed, 2)
+    devices = sample_devices(cfg.device, (args.devices,), dev_seed)
+    directions = np.r_[np.ones(args.up, dtype=np.int8), -np.ones(args.down, dtype=np.int8)]
+    trace = pulse_response(devices, directions, w0=args.w0, seed=noise_seed)
+    result = {"command": "pulse-response", "preset": args.preset, "seed": args.seed,
+              "up": args.up, "down": args.down, "w0": args.w0,
+              "device": cfg.to_dict()["device"],
+              "weights": trace[:, 0],
+              "devices": {"a_up": devices.a_up, "a_down": devices.a_down, "w_min": devices.w_min,
+                          "w_max": devices.w_max, "symmetry_point": devices.symmetry_point()}}
+    if args.devices > 1:
+        result["weights_all_devices"] = trace.T
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "pulse_response.json", result)
+    plotting.pulse_response(trace, args.up, args.down,
+                            f"{args.preset}: {args.devices} device(s), seed {args.seed}",
+                            args.out / "pulse_response.png")
+    w = trace[:, 0]
+    print(f"pulse response ({args.preset}): start {w[0]:+.4f}, after {args.up} up "
+          f"{w[args.up]:+.4f}, after {args.down} down {w[-1]:+.4f}; device bounds "
+          f"[{devices.w_min[0]:+.3f}, {devices.w_max[0]:+.3f}]")
+    print(f"wrote {args.out / 'pulse_response.json'} and pulse_response.png")
+    return 0
+
+
+def cmd_symmetry_point(args) -> int:
+    from rramsim import plotting
+    from rramsim.results import write_json
+    from rramsim.tile import AnalogTile
+
+    overrides = list(args.overrides) + [f"reference.sp_pairs={args.pairs}",
+                                        f"reference.sp_ramp={args.ramp}"]
+    cfg = load_preset(args.preset, overrides)
+    if args.rows < 1 or args.cols < 1:
+        raise ConfigError("--rows and --cols must be >= 1")
+    tile = AnalogTile(args.rows, args.cols, cfg, seed=args.seed)
+    closed = tile.find_symmetry_points("closed_form")
+    t0 = time.perf_counter()
+    measured = tile.find_symmetry_points("pulses")
+    seconds = time.perf_counter() - t0
+    err = measured - closed
+    n_pulses = args.rows * args.cols * (2 * args.ramp + 2 * args.pairs)
+    result = {"command": "symmetry-point", "preset": args.preset, "seed": args.seed,
+              "rows": args.rows, "cols": args.cols, "pairs": args.pairs, "ramp": args.ramp,
+              "config": cfg.to_dict(),
+              "measured": {"mean": measured.mean(), "std": measured.std()},
+              "closed_form": {"mean": closed.mean(), "std": closed.std()},
+              "error": {"mean_abs": np.abs(err).mean(), "max_abs": np.abs(err).max(),
+                        "mean": err.mean()},
+              "seconds": seconds, "pulses_per_second": n_pulses / seconds}
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "symmetry_point.json", result)
+    plotting.symmetry_point_histogram(measured.ravel(), closed.ravel(),
+                                      f"{args.preset}: {args.rows}x{args.cols} devices, "
+                                      f"{args.pairs} pairs", args.out / "symmetry_point.png")
+    print(f"symmetry points ({args.preset}, {args.rows}x{args.cols}, {args.pairs} pairs): "
+          f"pulse protocol mean {measured.mean():+.4f} (std {measured.std():.4f}), closed form "
+          f"mean {closed.mean():+.4f} (std {closed.std():.4f}); |error| mean "
+          f"{np.abs(err).mean():.4f}, max {np.abs(err).max():.4f}")
+    print(f"wrote {args.out / 'symmetry_point.json'} and symmetry_point.png")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from rramsim import plotting
+    from rramsim.experiments import train_mnist_mlp
+    from rramsim.models import save_model
+    from rramsim.results import write_json
+
+    if args.floating_point:
+        cfg = None
+        if args.zero_shift or args.overrides:
+            raise ConfigError("--floating-point takes no --zero-shift or --set")
+    else:
+        overrides = list(args.overrides)
+        if args.zero_shift:
+            overrides += ["reference.zero_shift=true", f"reference.sp_method={args.sp_method}"]
+        cfg = load_preset(args.preset, overrides)
+    label = "floating point" if cfg is None else args.preset + (" + zero-shift"
+                                                                 if args.zero_shift else "")
+    print(f"training 784-256-128-10 sigmoid MLP ({label}), {args.epochs} epochs, batch "
+          f"{args.batch_size}, lr {args.lr}, seed {args.seed}", file=sys.stderr)
+    model, history, info = train_mnist_mlp(
+        cfg, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        train_subset=args.train_subset, seed=args.seed, data_dir=args.data_dir,
+        progress=not args.quiet)
+    result = {"command": "train", "preset": None if cfg is None else args.preset,
+              "floating_point": cfg is None, "zero_shift": bool(args.zero_shift),
+              "seed": args.seed, "epochs_requested": args.epochs, "batch_size": args.batch_size,
+              "lr": args.lr, "train_subset": args.train_subset,
+              "config": None if cfg is None else cfg.to_dict(), "info": info, "epochs": history}
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "history.json", result)
+    plotting.learning_curves({label: history}, args.out / "learning_curve.png",
+                             f"MNIST MLP, {label}")
+    layers = {}
+    for k, layer in enumerate(l for l in model.layers if hasattr(l, "n_in")):
+        W = layer.get_weights()[0] if hasattr(layer, "tile") else layer.weight.value
+        layers[f"layer {k + 1} ({layer.n_in}->{layer.n_out})"] = W
+    plotting.weight_histograms(layers, args.out / "weight_histogram.png", f"weights, {label}")
+    if args.save_model:
+        save_model(args.out / "model.npz", model, meta={"history": result})
+    final = history[-1]
+    print(f"final test accuracy {100 * final['test_accuracy']:.2f} % after {final['epoch']} "
+          f"epochs; wrote {args.out / 'history.json'}, learning_curve.png, weight_histogram.png")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from rramsim.demo import run_demo
+
+    return run_demo(out=args.out, seed=args.seed, data_dir=args.data_dir,
+                    train_subset=args.train_subset, epochs=args.epochs, quiet=args.quiet)
+
+
+# ---------------------------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="rramsim", formatter_class=fmt,
+        description="Pulse-level simulator of analog training on resistive (RRAM) crossbar "
+                    "arrays. Weights are normalised conductance differences w - r; every update "
+                    "is a train of device pulses through a soft-bound device model.")
+    parser.add_argument("--version", action="version", version="rramsim 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    epilog = physics_help()
+
+    p = sub.add_parser("presets", help="list the device presets and their sources")
+    p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser("pulse-response", formatter_class=fmt, epilog=epilog,
+                       help="weight of a device after each of N up and M down pulses",
+                       description="Apply N up pulses then M down pulses to one device (or "
+                                   "several, --devices) and record the weight after each pulse.")
+    _add_config_args(p, "softbounds_symmetric")
+    p.add_argument("--up", type=int, default=1000, help="number of up pulses (default 1000)")
+    p.add_argument("--down", type=int, default=1000, help="number of down pulses (default 1000)")
+    p.add_argument("--w0", type=float, default=0.0, help="start weight (default 0)")
+    p.add_argument("--devices", type=int, default=1,
+                   help="number of devices drawn with device-to-device variation (default 1; "
+                        "the JSON 'weights' list is the first device)")
+    _add_common(p, "out/pulse_response")
+    p.set_defaults(func=cmd_pulse_response)
+
+    p = sub.add_parser("symmetry-point", formatter_class=fmt, epilog=epilog,
+                       help="per-device symmetry points: pulse protocol vs closed form",
+                       description="Drive every device of an array with alternating up/down "
+                                   "pulse pairs until it oscillates around its symmetry point, "
+                                   "and compare with w_sp = (a_up - a_down) / (a_up / w_max - "
+                                   "a_down / w_min).")
+    _add_config_args(p, "softbounds_asymmetric")
+    p.add_argument("--rows", type=int, default=64, help="array rows (default 64)")
+    p.add_argument("--cols", type=int, default=64, help="array columns (default 64)")
+    p.add_argument("--pairs", type=int, default=10000,
+                   help="alternating up/down pulse pairs per device (default 10000; the "
+                        "approach to w_sp decays like exp(-pairs * dw_min * (1/w_max + 1/|w_min|)))")
+    p.add_argument("--ramp", type=int, default=0,
+                   help="full-up then full-down pulses before the pairs (default 0)")
+    _add_common(p, "out/symmetry_point")
+    p.set_defaults(func=cmd_symmetry_point)
+
+    p = sub.add_parser("train", formatter_class=fmt, epilog=epilog,
+                       help="train the 784-256-128-10 MLP on MNIST on simulated arrays",
+                       description="Train a sigmoid MLP on real MNIST, every forward pass, "
+                                   "backward pass and update through simulated tiles (or in "
+                                   "floating point with --floating-point). Writes "
+                                   "history.json, learning_curve.png, weight_histogram.png.")
+    _add_config_args(p, "softbounds_symmetric")
+    p.add_argument("--floating-point", action="store_true",
+                   help="floating-point baseline (no devices, no peripherals)")
+    p.add_argument("--zero-shift", action="store_true",
+                   help="zero-shifting: program each reference device to its partner's symmetry "
+                        "point before training")
+    p.add_argument("--sp-method", choices=("pulses", "closed_form"), default="pulses",
+                   help="how zero-shifting finds the symmetry point (default: pulses)")
+    p.add_argument("--epochs", type=int, default=10, help="training epochs (default 10)")
+    p.add_argument("--batch-size", type=int, default=1,
+                   help="mini-batch size; a batch is applied as consecutive rank-one updates "
+                        "(default 1)")
+    p.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
+    p.add_argument("--train-subset", type=int, default=None,
+                   help="train on a seeded random subset of N images (default: all 60,000)")
+    p.add_argument("--data-dir", default=None,
+                   help="folder with the MNIST IDX files (default: $RRAMSIM_DATA_DIR or the "
+                        "packaged copy)")
+    p.add_argument("--save-model", action="store_true", help="also write model.npz")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    _add_common(p, "out/train")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("demo", formatter_class=fmt,
+                       help="the main job: a small real zero-shifting study in ~3 minutes",
+                       description="Train the MNIST MLP on three simulated devices (symmetric, "
+                                   "strongly asymmetric, asymmetric with zero-shifting) and on "
+                                   "floating point; print a table and write figures.")
+    p.add_argument("--train-subset", type=int, default=None,
+                   help="training images per epoch (default: the demo's own choice)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default: the demo's own)")
+    p.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    _add_common(p, "out/demo")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    from rramsim.data import DataError
+
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, DataError, ValueError, FileNotFoundError) as exc:
+        print(f"rramsim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

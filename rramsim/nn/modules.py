@@ -1,0 +1,300 @@
+"""Network layers with explicit forward and backward passes (numpy), analog or digital.
+
+Shapes: inputs (B, n_in), outputs (B, n_out). ``backward`` takes dL/d(output) and returns
+dL/d(input); it also stores what the update needs. Digital parameters carry ``.grad``; analog
+layers keep their weights in a tile and are updated by :meth:`AnalogLinear.apply_update`, which
+sends the stored input and error to the tile as pulsed rank-one updates (layers never see
+conductances).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rramsim.config import TileConfig
+from rramsim.rng import as_seed_sequence, generator
+
+
+class Parameter:
+    """A digital trainable array with its gradient (same shape)."""
+
+    def __init__(self, value: np.ndarray, name: str = ""):
+        self.value = np.ascontiguousarray(value, dtype=np.float64)
+        self.grad = np.zeros_like(self.value)
+        self.name = name
+
+
+class Module:
+    """Base class: ``forward``, ``backward``, parameters, train/eval mode, state."""
+
+    #: Whether backward must compute dL/d(input) (False for a network's first layer).
+    input_grad = True
+
+    def __init__(self):
+        self.training = True
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    def parameters(self) -> list[Parameter]:
+        """Digital parameters updated by an optimizer."""
+        return []
+
+    def analog_layers(self) -> list["AnalogLinear"]:
+        """Layers whose weights live in tiles (updated by pulses, not by the optimizer)."""
+        return []
+
+    def train(self, mode: bool = True):
+        self.training = mode
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {p.name: p.value.copy() for p in self.parameters()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        for p in self.parameters():
+            if p.name not in state:
+                raise KeyError(f"state has no entry {p.name!r}")
+            if state[p.name].shape != p.value.shape:
+                raise ValueError(f"{p.name}: shape {state[p.name].shape} != {p.value.shape}")
+            p.value[...] = state[p.name]
+
+
+def _check_input(x, n_in: int, name: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != n_in:
+        raise ValueError(f"{name}: input must have shape (batch, {n_in}), got {x.shape}")
+    return x
+
+
+def default_init(n_out: int, n_in: int, rng: np.random.Generator):
+    """PyTorch's default ``nn.Linear`` initialisation: W, b ~ U(-1/sqrt(n_in), 1/sqrt(n_in))."""
+    bound = 1.0 / np.sqrt(n_in)
+    return rng.uniform(-bound, bound, (n_out, n_in)), rng.uniform(-bound, bound, n_out)
+
+
+class Linear(Module):
+    """Floating-point affine layer ``y = x W^T + b``; W (n_out, n_in), b (n_out,)."""
+
+    def __init__(self, n_in: int, n_out: int, bias: bool = True, seed=None, name: str = "linear"):
+        super().__init__()
+        self.n_in, self.n_out = int(n_in), int(n_out)
+        W, b = default_init(self.n_out, self.n_in, generator(seed))
+        self.weight = Parameter(W, f"{name}.weight")
+        self.bias = Parameter(b, f"{name}.bias") if bias else None
+        self._x = None
+
+    def parameters(self):
+        return [self.weight] + ([self.bias] if self.bias is not None else [])
+
+    def forward(self, x):
+        x = _check_input(x, self.n_in, "Linear")
+        self._x = x
+        y = x @ self.weight.value.T
+        if self.bias is not None:
+            y += self.bias.value
+        return y
+
+    def backward(self, grad):
+        self.weight.grad += grad.T @ self._x
+        if self.bias is not None:
+            self.bias.grad += grad.sum(axis=0)
+        return grad @ self.weight.value if self.input_grad else None
+
+
+class AnalogLinear(Module):
+    """Affine layer whose weights live on an analog tile (crossbar + reference + peripherals).
+
+    ``y = tile.forward([x, 1])`` with the bias as an extra array column driven by a constant
+    input 1 (``bias="analog"``, the default), or ``y = tile.forward(x) + b`` with a digital bias
+    (``bias="digital"``), or no bias (``bias="none"``). The tile has shape (n_out, n_in [+ 1]).
+
+    The update ``W <- W - lr d x^T`` goes to the tile as one rank-one update per sample, in
+    order (:meth:`apply_update`).
+    """
+
+    def __init__(self, n_in: int, n_out: int, config: TileConfig | None = None,
+                 bias: str = "analog", seed=None, name: str = "analog"):
+        super().__init__()
+        from rramsim.tile import AnalogTile
+
+        if bias not in ("analog", "digital", "none"):
+            raise ValueError(f"bias must be 'analog', 'digital' or 'none', got {bias!r}")
+        self.n_in, self.n_out, self.bias_mode, self.name = int(n_in), int(n_out), bias, name
+        init_seed, tile_seed = as_seed_sequence(seed).spawn(2)
+        W, b = default_init(self.n_out, self.n_in, generator(init_seed))
+        n_cols = self.n_in + (bias == "analog")
+        self.tile = AnalogTile(self.n_out, n_cols, config, seed=tile_seed)
+        if self.tile.config.reference.zero_shift:
+            self.tile.zero_shift()
+        self.bias = Parameter(b, f"{name}.bias") if bias == "digital" else None
+        self.clipped_at_init = self.set_weights(W, b)
+        self._x = None
+        self._d = None
+
+    # weights -------------------------------------------------------------------------------
+    def get_weights(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(W (n_out, n_in), b (n_out,) or None)`` as read from the tile (``w - r``)."""
+        M = self.tile.get_weights()
+        if self.bias_mode == "analog":
+            return M[:, :-1], M[:, -1].copy()
+        return M, (self.bias.value.copy() if self.bias is not None else None)
+
+    def set_weights(self, W, b=None) -> float:
+        """Program W (and b) into the devices; returns the fraction of devices clipped."""
+        W = np.asarray(W, dtype=np.float64)
+        if self.bias_mode == "analog":
+            b = np.zeros(self.n_out) if b is None else np.asarray(b, dtype=np.float64)
+            return self.tile.set_weights(np.concatenate([W, b[:, None]], axis=1))
+        if self.bias is not None and b is not None:
+            self.bias.value[...] = b
+        return self.tile.set_weights(W)
+
+    def parameters(self):
+        return [self.bias] if self.bias is not None else []
+
+    def analog_layers(self):
+        return [self]
+
+    # passes --------------------------------------------------------------------------------
+    def forward(self, x):
+        x = _check_input(x, self.n_in, self.name)
+        if self.bias_mode == "analog":
+            x = np.concatenate([x, np.ones((x.shape[0], 1))], axis=1)
+        self._x = x
+        y = self.tile.forward(x)
+        if self.bias is not None:
+            y += self.bias.value
+        return y
+
+    def backward(self, grad):
+        self._d = grad
+        if self.bias is not None:
+            self.bias.grad += grad.sum(axis=0)
+        if not self.input_grad:
+            return None
+        z = self.tile.backward(grad)
+        return z[:, : self.n_in] if self.bias_mode == "analog" else z
+
+    def apply_update(self, lr: float) -> None:
+        """Send the stored (input, error) pairs of the last batch to the tile."""
+        if self._x is None or self._d is None:
+            raise RuntimeError(f"{self.name}: apply_update called before forward and backward")
+        self.tile.update(self._x, self._d, lr)
+        self._x = self._d = None
+
+    # state ---------------------------------------------------------------------------------
+    def state_dict(self):
+        t = self.tile
+        state = {f"{self.name}.tile.w": t.w.copy(), f"{self.name}.tile.ref": t.ref.copy()}
+        for key, arr in zip(("a_up", "a_down", "b_up", "b_down", "w_min", "w_max"),
+                            t.devices.kernel_args()):
+            state[f"{self.name}.tile.{key}"] = arr.copy()
+        for key in ("_fwd_state", "_bwd_state", "_x_state", "_row_states"):
+            state[f"{self.name}.tile.{key}"] = getattr(t, key).copy()
+        state.update(super().state_dict())
+        return state
+
+    def load_state_dict(self, state):
+        t = self.tile
+        p = f"{self.name}.tile."
+        for key in ("w", "ref"):
+            arr = np.asarray(state[p + key], dtype=np.float64)
+            if arr.shape != t.shape:
+                raise ValueError(f"{p + key}: shape {arr.shape} != {t.shape}")
+            setattr(t, key, arr.copy())
+        for key, arr in zip(("a_up", "a_down", "b_up", "b_down", "w_min", "w_max"),
+                            t.devices.kernel_args()):
+            arr[...] = state[p + key]
+        for key in ("_fwd_state", "_bwd_state", "_x_state", "_row_states"):
+            getattr(t, key)[...] = state[p + key]
+        t._w_eff = t.w - t.ref
+        super().load_state_dict(state)
+
+
+class Sigmoid(Module):
+    """``y = 1 / (1 + exp(-x))``; dy/dx = y (1 - y)."""
+
+    def forward(self, x):
+        self._y = 0.5 * (1.0 + np.tanh(0.5 * x))  # overflow-free logistic
+        return self._y
+
+    def backward(self, grad):
+        return grad * self._y * (1.0 - self._y)
+
+
+class ReLU(Module):
+    """``y = max(x, 0)``; dy/dx = 1 where x > 0."""
+
+    def forward(self, x):
+        self._mask = x > 0
+        return x * self._mask
+
+    def backward(self, grad):
+        return grad * self._mask
+
+
+class Tanh(Module):
+    """``y = tanh(x)``; dy/dx = 1 - y^2."""
+
+    def forward(self, x):
+        self._y = np.tanh(x)
+        return self._y
+
+    def backward(self, grad):
+        return grad * (1.0 - self._y ** 2)
+
+
+class Sequential(Module):
+    """Layers applied in order; backward in reverse. The first layer computes no input gradient."""
+
+    def __init__(self, *layers: Module):
+        super().__init__()
+        if not layers:
+            raise ValueError("Sequential needs at least one layer")
+        self.layers = list(layers)
+        for i, layer in enumerate(self.layers):
+            layer.input_grad = i > 0
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad):
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+            if grad is None:
+                break
+        return grad
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def analog_layers(self):
+        return [a for layer in self.layers for a in layer.analog_layers()]
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        for layer in self.layers:
+            layer.train(mode)
+        return self
+
+    def state_dict(self):
+        state = {}
+        for layer in self.layers:
+            state.update(layer.state_dict())
+        return state
+
+    def load_state_dict(self, state):
+        for layer in self.layers:
+            layer.load_state_dict(state)

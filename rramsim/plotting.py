@@ -1,0 +1,132 @@
+"""Figures. Pure functions from results (dicts / arrays) to a saved PNG; no computation here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    _plt().close(fig)
+    return path
+
+
+def pulse_response(weights, n_up: int, n_down: int, title: str, path) -> Path:
+    """Weight after each pulse (weights: (n_pulses + 1,) or (n_pulses + 1, n_devices))."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    w = np.asarray(weights)
+    ax.plot(np.arange(len(w)), w, lw=1)
+    ax.axvline(n_up, color="gray", ls=":", lw=1)
+    ax.set_xlabel(f"pulse number ({n_up} up, then {n_down} down)")
+    ax.set_ylabel("weight w (normalised)")
+    ax.set_title(title, fontsize=9)
+    return _save(fig, path)
+
+
+def symmetry_point_histogram(measured, closed_form, title: str, path) -> Path:
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    bins = np.linspace(min(np.min(measured), np.min(closed_form)),
+                       max(np.max(measured), np.max(closed_form)), 60)
+    axes[0].hist(closed_form, bins=bins, alpha=0.6, label="closed form")
+    axes[0].hist(measured, bins=bins, alpha=0.6, label="pulse protocol")
+    axes[0].set_xlabel("symmetry point w_sp")
+    axes[0].set_ylabel("devices")
+    axes[0].legend(fontsize=8)
+    axes[1].scatter(closed_form, measured, s=2, alpha=0.4)
+    lim = [bins[0], bins[-1]]
+    axes[1].plot(lim, lim, "k--", lw=0.8)
+    axes[1].set_xlabel("closed form")
+    axes[1].set_ylabel("pulse protocol")
+    fig.suptitle(title, fontsize=9)
+    return _save(fig, path)
+
+
+def learning_curves(curves: dict[str, list[dict]], path, title: str = "") -> Path:
+    """Test accuracy per epoch; ``curves`` maps a label to a history (list of epoch records)
+    or to a list of histories (several seeds: mean line, min-max band)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, hist in curves.items():
+        runs = hist if hist and isinstance(hist[0], list) else [hist]
+        epochs = [r["epoch"] for r in runs[0]]
+        acc = np.array([[100 * r["test_accuracy"] for r in run] for run in runs])
+        line, = ax.plot(epochs, acc.mean(axis=0), marker="o", ms=3, label=label)
+        if len(runs) > 1:
+            ax.fill_between(epochs, acc.min(axis=0), acc.max(axis=0), alpha=0.2,
+                            color=line.get_color())
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=9)
+    return _save(fig, path)
+
+
+def weight_histograms(layers: dict[str, np.ndarray], path, title: str = "") -> Path:
+    """One histogram per layer of its weights."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(layers), figsize=(3.2 * len(layers), 3))
+    for ax, (name, w) in zip(np.atleast_1d(axes), layers.items()):
+        ax.hist(np.ravel(w), bins=80)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("weight")
+    fig.suptitle(title, fontsize=9)
+    return _save(fig, path)
+
+
+def accuracy_vs_asymmetry(summary: dict, path) -> Path:
+    """Final test accuracy against up_down, with and without zero-shifting (mean, min-max)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, rows in summary["curves"].items():
+        x = [r["up_down"] for r in rows]
+        m = [100 * r["mean"] for r in rows]
+        lo = [100 * (r["mean"] - r["min"]) for r in rows]
+        hi = [100 * (r["max"] - r["mean"]) for r in rows]
+        ax.errorbar(x, m, yerr=[lo, hi], marker="o", ms=4, capsize=3, label=label)
+    for label, acc in summary.get("baselines", {}).items():
+        ax.axhline(100 * acc, ls="--", lw=1, color="gray" if "float" in label else "k",
+                   label=label)
+    ax.set_xlabel("up/down asymmetry up_down (down step = (1 - up_down) x up step)")
+    ax.set_ylabel("final test accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(summary.get("title", ""), fontsize=9)
+    return _save(fig, path)
+
+
+def weights_vs_symmetry_points(panels: dict[str, dict], path, title: str = "") -> Path:
+    """Scatter of trained device weights w against each device's symmetry point, one panel per
+    run (``panels[label] = layer_weights_vs_symmetry_point(...)``)."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.8), squeeze=False)
+    for ax, (label, d) in zip(axes[0], panels.items()):
+        ax.scatter(d["symmetry_point"], d["device_weight"], s=1, alpha=0.3, label="device w")
+        ax.scatter(d["symmetry_point"], d["reference"], s=1, alpha=0.3, color="C3",
+                   label="reference r")
+        lim = [min(np.min(d["symmetry_point"]), -0.2), max(np.max(d["symmetry_point"]), 0.6)]
+        ax.plot(lim, lim, "k--", lw=0.8)
+        ax.set_xlabel("device symmetry point w_sp")
+        ax.set_ylabel("device weight w / reference r")
+        ax.set_title(label, fontsize=9)
+        ax.legend(fontsize=7, markerscale=8)
+    fig.suptitle(title, fontsize=9)
+    return _save(fig, path)

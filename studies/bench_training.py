@@ -1,0 +1,82 @@
+"""Benchmark: how long does one MNIST training epoch take? (issue: in-situ MNIST training)
+
+Question: seconds for one full epoch (60,000 images) of the 784-256-128-10 sigmoid MLP
+- on analog tiles in the default setting (batch 1, lr 0.01, BL 31),
+- on analog tiles in the mini-batch setting of aihwkit's MNIST example (batch 64, lr 0.05,
+  pulse length managed per update),
+- in floating point (batch 1, and batch 64),
+single-threaded, and the speed-up from a second thread (numba and BLAS threads).
+
+Preset: softbounds_symmetric. Output: JSON (``--out``, default out/bench/bench_training.json)
+and a table. ``--subset N`` times N images and scales to 60,000 (for a quick look).
+
+    python studies/bench_training.py [--threads 1 2] [--subset 60000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SETTINGS = {
+    "analog_batch1_lr0.01": dict(analog=True, batch_size=1, lr=0.01, overrides=()),
+    "analog_batch64_lr0.05_plm": dict(analog=True, batch_size=64, lr=0.05,
+                                      overrides=("update.pulse_length_management=true",)),
+    "float_batch1_lr0.01": dict(analog=False, batch_size=1, lr=0.01, overrides=()),
+    "float_batch64_lr0.05": dict(analog=False, batch_size=64, lr=0.05, overrides=()),
+}
+
+
+def measure(subset: int) -> dict:
+    from rramsim.config import load_preset
+    from rramsim.experiments import train_mnist_mlp
+
+    out = {}
+    for name, s in SETTINGS.items():
+        cfg = load_preset("softbounds_symmetric", list(s["overrides"])) if s["analog"] else None
+        # one short warm-up run compiles (or loads) every kernel
+        train_mnist_mlp(cfg, epochs=1, batch_size=s["batch_size"], lr=s["lr"], train_subset=256)
+        _, hist, _ = train_mnist_mlp(cfg, epochs=1, batch_size=s["batch_size"], lr=s["lr"],
+                                     train_subset=subset if subset < 60000 else None, seed=1)
+        out[name] = {"epoch_seconds_60k": hist[1]["seconds"] * 60000 / subset,
+                     "test_accuracy_after_epoch": hist[1]["test_accuracy"]}
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--subset", type=int, default=60000)
+    ap.add_argument("--out", type=Path, default=Path("out/bench"))
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.subset)))
+        return
+    results = {}
+    for t in args.threads:
+        env = dict(os.environ, NUMBA_NUM_THREADS=str(t), OPENBLAS_NUM_THREADS=str(t),
+                   OMP_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t))
+        out = subprocess.run([sys.executable, __file__, "--child", "--subset", str(args.subset)],
+                             env=env, check=True, capture_output=True, text=True).stdout
+        results[f"threads_{t}"] = json.loads(out.strip().splitlines()[-1])
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench_training.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"{'seconds per 60,000-image epoch':40s}" + "".join(f"{k:>14s}" for k in results))
+    for name in SETTINGS:
+        print(f"{name:40s}" + "".join(f"{r[name]['epoch_seconds_60k']:14.1f}"
+                                      for r in results.values()))
+    if len(results) > 1:
+        first, last = list(results.values())[0], list(results.values())[-1]
+        for name in SETTINGS:
+            print(f"speed-up {name}: "
+                  f"{first[name]['epoch_seconds_60k'] / last[name]['epoch_seconds_60k']:.2f}x")
+    print(f"wrote {args.out / 'bench_training.json'}")
+
+
+if __name__ == "__main__":
+    main()
