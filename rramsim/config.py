@@ -71,8 +71,9 @@ class _Section:
                 continue
             if isinstance(value, bool) or isinstance(value, str):
                 continue
-            if isinstance(value, float) and math.isnan(value):
-                raise ConfigError(f"{key} is NaN: must be {_range_text(meta)}")
+            if isinstance(value, float) and not math.isfinite(value):
+                what = "is NaN" if math.isnan(value) else f"= {value} is not finite"
+                raise ConfigError(f"{key} {what}: must be {_range_text(meta)}")
             lo, hi = meta.get("lo"), meta.get("hi")
             bad = (lo is not None and (value < lo or (meta.get("lo_open") and value == lo))) or (
                 hi is not None and (value > hi or (meta.get("hi_open") and value == hi)))
@@ -171,11 +172,6 @@ class DeviceConfig(_Section):
     dw_min_ctoc: float = _f(0.3, "Cycle-to-cycle variation: relative std of every single pulse's "
                             "step.", "fraction", lo=0.0, hi=5.0)
 
-    def _check(self):
-        if self.w_min >= self.w_max:
-            raise ConfigError(f"device.w_min = {self.w_min} must be smaller than device.w_max = "
-                              f"{self.w_max}")
-
     @property
     def gamma(self) -> float:
         """Soft-bound strength: 1 for soft bounds, 0 for constant step."""
@@ -227,10 +223,12 @@ class IOConfig(_Section):
 
     is_perfect: bool = _f(False, "Ideal peripherals: exact matrix product, all settings below "
                           "ignored.")
-    inp_bits: int = _f(7, "DAC resolution (0: no quantisation).", "bits", lo=0, hi=24)
+    inp_bits: int = _f(7, "DAC resolution (0: no quantisation; otherwise >= 2).", "bits", lo=0,
+                       hi=24)
     inp_bound: float = _f(1.0, "DAC input range +-inp_bound (after noise management).",
                           "full-scale input", lo=0.0, lo_open=True)
-    out_bits: int = _f(9, "ADC resolution (0: no quantisation).", "bits", lo=0, hi=24)
+    out_bits: int = _f(9, "ADC resolution (0: no quantisation; otherwise >= 2).", "bits", lo=0,
+                       hi=24)
     out_bound: float = _f(12.0, "ADC output range +-out_bound.",
                           "weight x input units", lo=0.0, lo_open=True)
     out_noise: float = _f(0.06, "Std of additive Gaussian noise on each analog output, in units "
@@ -239,6 +237,13 @@ class IOConfig(_Section):
     noise_management: bool = _f(True, "Scale each input vector by its max |x| before the DAC.")
     bound_management: bool = _f(True, "Halve the input and repeat while the ADC saturates.")
     bm_max_iter: int = _f(10, "Most bound-management repetitions per pass.", "", lo=0, hi=60)
+
+    def _check(self):
+        # 2**bits - 1 symmetric levels: one bit would leave only the level 0.
+        for name in ("inp_bits", "out_bits"):
+            if getattr(self, name) == 1:
+                raise ConfigError(f"{self.SECTION}.{name} = 1 is invalid: must be 0 (no "
+                                  f"quantisation) or in [2, 24] (2**bits - 1 levels around 0)")
 
 
 @dataclass(frozen=True)

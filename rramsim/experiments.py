@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from rramsim.config import TileConfig
+from rramsim.config import TileConfig, load_preset
 from rramsim.data import train_test
 from rramsim.models import MNIST_MLP, build_mlp
 from rramsim.rng import spawn
@@ -57,3 +57,77 @@ def layer_weights_vs_symmetry_point(model, layer: int = 0, max_points: int = 200
     idx = rng.choice(sp.size, size=min(max_points, sp.size), replace=False)
     return {"device_weight": tile.w.ravel()[idx], "weight": tile.get_weights().ravel()[idx],
             "reference": tile.ref.ravel()[idx], "symmetry_point": sp[idx]}
+
+
+def _run_training_task(task: dict) -> dict:
+    """One training run described by a JSON-able dict (for worker processes)."""
+    cfg = None
+    if task.get("preset") is not None:
+        cfg = load_preset(task["preset"], task.get("overrides", {}))
+    model, history, info = train_mnist_mlp(cfg, epochs=task["epochs"],
+                                           batch_size=task.get("batch_size", 1),
+                                           lr=task.get("lr", 0.01),
+                                           train_subset=task.get("train_subset"),
+                                           seed=task["seed"], data_dir=task.get("data_dir"))
+    out = dict(task, history=history, info=info,
+               final_test_accuracy=history[-1]["test_accuracy"])
+    if cfg is not None and task.get("record_weights"):
+        out["weights_vs_sp"] = layer_weights_vs_symmetry_point(model, 0, max_points=4000)
+    return out
+
+
+def run_tasks(tasks: list[dict], jobs: int = 1, cache_dir=None, progress=print) -> list[dict]:
+    """Run training tasks, ``jobs`` at a time in worker processes (one thread each).
+
+    With ``cache_dir``, each finished task is written to ``cache_dir/<task name>.json`` and a
+    task whose file exists is not run again, so an interrupted sweep resumes where it stopped.
+    """
+    import json
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from pathlib import Path
+
+    from rramsim.results import to_jsonable, write_json
+
+    results: dict[str, dict] = {}
+    todo = []
+    for t in tasks:
+        path = Path(cache_dir) / f"{t['name']}.json" if cache_dir else None
+        if path is not None and path.is_file():
+            results[t["name"]] = json.loads(path.read_text())
+        else:
+            todo.append(t)
+    if todo:
+        progress(f"{len(todo)} runs to do ({len(tasks) - len(todo)} cached), {jobs} at a time")
+    t0 = time.perf_counter()
+
+    def finish(res):
+        res = to_jsonable(res)
+        results[res["name"]] = res
+        if cache_dir:
+            write_json(Path(cache_dir) / f"{res['name']}.json", res)
+        progress(f"  [{len(results)}/{len(tasks)}] {res['name']}: test accuracy "
+                 f"{100 * res['final_test_accuracy']:.2f} % ({time.perf_counter() - t0:.0f} s)")
+
+    if jobs <= 1:
+        for t in todo:
+            finish(_run_training_task(t))
+    elif todo:
+        env_keys = ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+        old = {k: os.environ.get(k) for k in env_keys}
+        os.environ.update({k: "1" for k in env_keys})  # inherited by the workers
+        try:
+            # spawn (not fork): the workers must import numpy/numba with one thread each
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+                futures = [pool.submit(_run_training_task, t) for t in todo]
+                for f in as_completed(futures):
+                    finish(f.result())
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    return [results[t["name"]] for t in tasks]

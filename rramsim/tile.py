@@ -22,10 +22,11 @@ from rramsim.rng import as_seed_sequence, generator, stream_states
 def _as_batch(a, n: int, name: str) -> np.ndarray:
     """Validate a (n,) or (B, n) float array; return it as C-contiguous float64 (B, n)."""
     a = np.asarray(a, dtype=np.float64)
+    given = a.shape
     if a.ndim == 1:
         a = a[None, :]
     if a.ndim != 2 or a.shape[1] != n:
-        raise ValueError(f"{name} must have shape (B, {n}) or ({n},), got {np.shape(a)}")
+        raise ValueError(f"{name} must have shape (B, {n}) or ({n},), got {given}")
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return np.ascontiguousarray(a)

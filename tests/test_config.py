@@ -147,10 +147,6 @@ def test_bad_values_in_other_sections(cls, kwargs, match):
         cls(**kwargs)
 
 
-@pytest.mark.xfail(strict=True, reason="config.py _Section.__post_init__ rejects NaN but not "
-                   "+-inf: fields without an upper limit (inp_bound, out_bound, w_max, "
-                   "reference_std, ...) accept inf; inp_bound = inf gives NaN forward outputs, "
-                   "w_max = inf a NaN reference")
 @pytest.mark.parametrize("override", ["forward.inp_bound=inf", "forward.out_bound=inf",
                                       "device.w_max=inf", "device.w_min=-inf",
                                       "reference.reference_std=inf"])

@@ -17,7 +17,7 @@ from numba import prange
 from numba.core import types
 from numba.extending import intrinsic
 
-from rramsim.kernels._jit import inline, jit, jit_parallel
+from rramsim.kernels._jit import inline, jit, serial_and_parallel, use_parallel
 from rramsim.kernels.device import apply_pulses
 from rramsim.kernels.rng import next_u64
 
@@ -77,7 +77,8 @@ def _update_scales(X, D, lr, dw_min, bl, update_management, pulse_length_managem
             continue
         n = bl
         if pulse_length_management:
-            n = min(max(int(math.ceil(lr * x_max * d_max / dw_min)), 1), bl)
+            # compare in floating point first: the ratio can exceed the int64 range
+            n = int(max(min(np.ceil(lr * x_max * d_max / dw_min), bl), 1))
         k = lr / (dw_min * n)
         bls[b] = n
         if update_management:
@@ -119,7 +120,6 @@ def _x_trains(X, bls, cx, x_state):
     return cols, masks, up, count
 
 
-@jit_parallel
 def _pulsed_rows(w, w_eff, ref, a_up, a_down, b_up, b_down, w_min, w_max, ctoc, D, bls, cd,
                  cols, masks, up, count, row_states):
     """Apply all coincidences, row-parallel. Returns the number of device pulses applied."""
@@ -152,6 +152,9 @@ def _pulsed_rows(w, w_eff, ref, a_up, a_down, b_up, b_down, w_min, w_max, ctoc, 
     return pulses.sum()
 
 
+_pulsed_rows_serial, _pulsed_rows_parallel = serial_and_parallel(_pulsed_rows)
+
+
 @inline
 def expected_pulses(w, n, go_up, a_up, a_down, b_up, b_down, w_min, w_max):
     """``n`` (real, >= 0) noise-free pulses in closed form: the linear-step recursion
@@ -176,7 +179,6 @@ def expected_pulses(w, n, go_up, a_up, a_down, b_up, b_down, w_min, w_max):
     return w
 
 
-@jit_parallel
 def _expected_rows(w, w_eff, ref, a_up, a_down, b_up, b_down, w_min, w_max, X, D, bls, cx, cd):
     """Expected-count update: each device gets ``bl p_j q_i`` pulses in closed form."""
     n_out, n_in = w.shape
@@ -198,6 +200,9 @@ def _expected_rows(w, w_eff, ref, a_up, a_down, b_up, b_down, w_min, w_max, X, D
                 w_eff[i, j] = w[i, j] - ref[i, j]
 
 
+_expected_rows_serial, _expected_rows_parallel = serial_and_parallel(_expected_rows)
+
+
 def pulsed_update(w, w_eff, ref, dev_args, ctoc, X, D, lr, dw_min, bl, update_management,
                   pulse_length_management, x_state, row_states):
     """Apply B consecutive pulsed rank-one updates in place; return the device pulse count.
@@ -208,8 +213,10 @@ def pulsed_update(w, w_eff, ref, dev_args, ctoc, X, D, lr, dw_min, bl, update_ma
     bls, cx, cd = _update_scales(X, D, lr, dw_min, bl, update_management,
                                  pulse_length_management)
     cols, masks, up, count = _x_trains(X, bls, cx, x_state)
-    return int(_pulsed_rows(w, w_eff, ref, *dev_args, ctoc, D, bls, cd, cols, masks, up, count,
-                            row_states))
+    kernel = _pulsed_rows_parallel if use_parallel(count.sum() * w.shape[0]) else \
+        _pulsed_rows_serial
+    return int(kernel(w, w_eff, ref, *dev_args, ctoc, D, bls, cd, cols, masks, up, count,
+                      row_states))
 
 
 def expected_update(w, w_eff, ref, dev_args, X, D, lr, dw_min, bl, update_management,
@@ -217,4 +224,6 @@ def expected_update(w, w_eff, ref, dev_args, X, D, lr, dw_min, bl, update_manage
     """Apply B consecutive expected-count rank-one updates in place (deterministic)."""
     bls, cx, cd = _update_scales(X, D, lr, dw_min, bl, update_management,
                                  pulse_length_management)
-    _expected_rows(w, w_eff, ref, *dev_args, X, D, bls, cx, cd)
+    kernel = _expected_rows_parallel if use_parallel(X.size * w.shape[0]) else \
+        _expected_rows_serial
+    kernel(w, w_eff, ref, *dev_args, X, D, bls, cx, cd)

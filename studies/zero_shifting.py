@@ -1,0 +1,107 @@
+"""Study: does zero-shifting rescue training on devices whose up and down steps differ?
+
+Question (Kim et al. 2019, arXiv:1907.10228): test accuracy of the 784-256-128-10 sigmoid MLP on
+MNIST trained in situ on soft-bound devices, against the up/down asymmetry ``up_down`` (down
+step = (1 - up_down) x up step), with the reference device at the fixed mid value or
+zero-shifted to each device's symmetry point (found by the pulse protocol); beside the
+floating-point baseline. Several seeds per point.
+
+Preset: ``softbounds_symmetric`` with ``--set device.up_down=...`` (``softbounds_asymmetric`` is
+its up_down = 0.5 point). Default setting: batch 1, lr 0.01.
+
+Outputs (``--out``, default ``plots/``):
+- ``zero_shifting__accuracy_vs_asymmetry.png``: final test accuracy vs up_down (mean, min-max);
+- ``zero_shifting__learning_curves.png``: test accuracy per epoch at up_down 0 and the strongest
+  asymmetry, with and without zero-shifting, and floating point;
+- ``zero_shifting__weights_vs_sp.png``: trained first-layer device weights against the devices'
+  symmetry points (the pull of the weights towards the symmetry point);
+- ``zero_shifting.json``: every run's history and the summary the figures are drawn from;
+- per-run JSON under ``<out>/zero_shifting_runs/`` (a rerun resumes from them).
+
+    python studies/zero_shifting.py            # full: 6 levels x 2 x 3 seeds, 60,000 images x 3 epochs
+    python studies/zero_shifting.py --quick    # a few minutes: 3 levels, 1 seed, 6,000 images x 2 epochs
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rramsim import plotting
+from rramsim.experiments import run_tasks
+from rramsim.results import summary_stats, write_json
+
+FULL = dict(levels=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5], seeds=[0, 1, 2], epochs=3, train_subset=None)
+QUICK = dict(levels=[0.0, 0.25, 0.5], seeds=[0], epochs=2, train_subset=6000)
+
+
+def make_tasks(levels, seeds, epochs, train_subset, data_dir=None) -> list[dict]:
+    common = dict(epochs=epochs, train_subset=train_subset, batch_size=1, lr=0.01,
+                  data_dir=data_dir)
+    tasks = [dict(common, name=f"float_seed{s}", preset=None, seed=s, up_down=None,
+                  zero_shift=False) for s in seeds]
+    for ud in levels:
+        for zs in (False, True):
+            for s in seeds:
+                tasks.append(dict(
+                    common, name=f"updown{ud:.2f}_{'zs' if zs else 'nozs'}_seed{s}",
+                    preset="softbounds_symmetric", seed=s, up_down=ud, zero_shift=zs,
+                    overrides={"device.up_down": ud, "reference.zero_shift": zs},
+                    record_weights=(s == seeds[0] and ud in (levels[0], levels[-1]))))
+    return tasks
+
+
+def summarise(runs: list[dict], levels) -> dict:
+    curves = {}
+    for zs, label in ((False, "reference at mid value"), (True, "zero-shifted")):
+        rows = []
+        for ud in levels:
+            accs = [r["final_test_accuracy"] for r in runs
+                    if r["up_down"] == ud and r["zero_shift"] == zs]
+            rows.append(dict(up_down=ud, **summary_stats(accs), values=accs))
+        curves[label] = rows
+    fp = [r["final_test_accuracy"] for r in runs if r["preset"] is None]
+    return {"title": "MNIST MLP on soft-bound devices: accuracy vs up/down asymmetry",
+            "curves": curves, "baselines": {"floating point (mean)": summary_stats(fp)["mean"]},
+            "floating_point": summary_stats(fp)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small version (a few minutes)")
+    ap.add_argument("--jobs", type=int, default=2, help="runs in parallel (default 2)")
+    ap.add_argument("--out", type=Path, default=Path("plots"))
+    ap.add_argument("--data-dir", default=None)
+    args = ap.parse_args()
+    spec = QUICK if args.quick else FULL
+    tag = "zero_shifting" + ("_quick" if args.quick else "")
+    tasks = make_tasks(spec["levels"], spec["seeds"], spec["epochs"], spec["train_subset"],
+                       args.data_dir)
+    runs = run_tasks(tasks, jobs=args.jobs, cache_dir=args.out / f"{tag}_runs")
+    summary = summarise(runs, spec["levels"])
+    write_json(args.out / f"{tag}.json", {"spec": spec, "summary": summary, "runs": runs})
+    plotting.accuracy_vs_asymmetry(summary, args.out / f"{tag}__accuracy_vs_asymmetry.png")
+    lo, hi = spec["levels"][0], spec["levels"][-1]
+    pick = lambda ud, zs: [r["history"] for r in runs  # noqa: E731
+                           if r["up_down"] == ud and r["zero_shift"] == zs]
+    plotting.learning_curves(
+        {"floating point": [r["history"] for r in runs if r["preset"] is None],
+         f"up_down {lo}": pick(lo, False), f"up_down {lo}, zero-shifted": pick(lo, True),
+         f"up_down {hi}": pick(hi, False), f"up_down {hi}, zero-shifted": pick(hi, True)},
+        args.out / f"{tag}__learning_curves.png", "MNIST MLP test accuracy per epoch")
+    panels = {f"up_down {r['up_down']}, " + ("zero-shifted" if r["zero_shift"] else
+                                             "reference at mid value"): r["weights_vs_sp"]
+              for r in runs if r.get("weights_vs_sp")}
+    plotting.weights_vs_symmetry_points(panels, args.out / f"{tag}__weights_vs_sp.png",
+                                        "layer 1 after training: device weight w and reference r"
+                                        " vs the device's symmetry point")
+    print(f"\n{'up_down':>8s}  {'mid reference':>22s}  {'zero-shifted':>22s}")
+    for a, b in zip(summary["curves"]["reference at mid value"], summary["curves"]["zero-shifted"]):
+        print(f"{a['up_down']:8.2f}  {100 * a['mean']:8.2f} % (+-{100 * a['std']:5.2f})  "
+              f"{100 * b['mean']:8.2f} % (+-{100 * b['std']:5.2f})")
+    print(f"floating point: {100 * summary['floating_point']['mean']:.2f} %")
+    print(f"wrote {args.out / (tag + '.json')} and the figures {tag}__*.png")
+
+
+if __name__ == "__main__":
+    main()
