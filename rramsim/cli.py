@@ -191,7 +191,7 @@ def cmd_demo(args) -> int:
     from rramsim.demo import run_demo
 
     return run_demo(out=args.out, seed=args.seed, data_dir=args.data_dir,
-                    train_subset=args.train_subset, epochs=args.epochs, quiet=args.quiet)
+                    train_subset=args.train_subset, epochs=args.epochs, jobs=args.jobs)
 
 
 # ---------------------------------------------------------------------------------- parser
@@ -271,15 +271,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("demo", formatter_class=fmt,
-                       help="the main job: a small real zero-shifting study in ~3 minutes",
+                       help="the main job: a small real zero-shifting study in 2-3 minutes",
                        description="Train the MNIST MLP on three simulated devices (symmetric, "
                                    "strongly asymmetric, asymmetric with zero-shifting) and on "
                                    "floating point; print a table and write figures.")
     p.add_argument("--train-subset", type=int, default=None,
-                   help="training images per epoch (default: the demo's own choice)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs (default: the demo's own)")
+                   help="train on a seeded subset of N images (default: all 60,000)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default 2)")
     p.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files")
-    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="runs in parallel worker processes (default: 2, or 1 on one core)")
     _add_common(p, "out/demo")
     p.set_defaults(func=cmd_demo)
     return parser

@@ -64,11 +64,17 @@ def _run_training_task(task: dict) -> dict:
     cfg = None
     if task.get("preset") is not None:
         cfg = load_preset(task["preset"], task.get("overrides", {}))
+    def report(rec):  # one line per epoch from each worker, so long sweeps show progress
+        if task.get("verbose", True) and rec["epoch"] > 0:
+            print(f"    {task['name']}: epoch {rec['epoch']}/{task['epochs']}, test accuracy "
+                  f"{100 * rec['test_accuracy']:.2f} %, {rec['seconds']:.0f} s", flush=True)
+
     model, history, info = train_mnist_mlp(cfg, epochs=task["epochs"],
                                            batch_size=task.get("batch_size", 1),
                                            lr=task.get("lr", 0.01),
                                            train_subset=task.get("train_subset"),
-                                           seed=task["seed"], data_dir=task.get("data_dir"))
+                                           seed=task["seed"], data_dir=task.get("data_dir"),
+                                           on_epoch=report)
     out = dict(task, history=history, info=info,
                final_test_accuracy=history[-1]["test_accuracy"])
     if cfg is not None and task.get("record_weights"):

@@ -8,19 +8,26 @@ from typing import Callable
 
 import numpy as np
 
-from rramsim.nn import SGD, Module, SoftmaxCrossEntropy
+from rramsim.nn import SGD, Loss, Module, SoftmaxCrossEntropy
 from rramsim.rng import generator
 
 
-def evaluate(model: Module, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> float:
-    """Classification accuracy of ``model`` on (x (N, n_in), y (N,)), in eval mode, batched."""
+def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of rows whose largest output is the label (``metric`` of classification)."""
+    return float(np.mean(np.argmax(outputs, axis=1) == labels))
+
+
+def evaluate(model: Module, x: np.ndarray, y: np.ndarray, batch_size: int = 1000,
+             metric: Callable[[np.ndarray, np.ndarray], float] = accuracy) -> float:
+    """``metric(model(x), y)`` in eval mode, forwarding ``batch_size`` samples at a time.
+
+    The default metric is classification accuracy; the model's outputs of all batches are
+    concatenated before the metric is applied, so any metric (RMSE, ...) works.
+    """
     model.eval()
-    correct = 0
-    for start in range(0, len(x), batch_size):
-        out = model.forward(x[start:start + batch_size])
-        correct += int(np.sum(np.argmax(out, axis=1) == y[start:start + batch_size]))
+    outs = [model.forward(x[start:start + batch_size]) for start in range(0, len(x), batch_size)]
     model.train()
-    return correct / len(x)
+    return float(metric(np.concatenate(outs, axis=0), y))
 
 
 class Progress:
@@ -47,40 +54,52 @@ class Progress:
 
 def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch_size: int = 1,
         lr: float = 0.01, seed=None, progress: bool | Progress = False,
-        on_epoch: Callable[[dict], None] | None = None) -> list[dict]:
-    """Train ``model`` with softmax cross-entropy and SGD; evaluate on the test set each epoch.
+        on_epoch: Callable[[dict], None] | None = None, loss: Loss | None = None,
+        metric: Callable[[np.ndarray, np.ndarray], float] = accuracy,
+        metric_name: str = "test_accuracy", optimizer=None,
+        lr_schedule: Callable[[int], float] | None = None) -> list[dict]:
+    """Train ``model`` by minibatch gradient descent; evaluate on the test set each epoch.
 
     Parameters
     ----------
-    x_train (N, n_in), y_train (N,), x_test, y_test : data
-    epochs, batch_size, lr : plain SGD schedule (constant learning rate)
+    x_train (N, ...), y_train (N, ...), x_test, y_test : data
+    epochs, batch_size, lr : schedule; ``lr`` is constant unless ``lr_schedule`` is given
     seed : seeds the shuffling (one permutation per epoch)
     progress : show a progress line on stderr
     on_epoch : called with each epoch's record
+    loss : the training loss (default: softmax cross-entropy on integer labels)
+    metric, metric_name : test metric ``metric(outputs, y_test)`` and its key in the records
+        (default: classification accuracy as ``test_accuracy``)
+    optimizer : an object with ``zero_grad()``, ``step()`` and an ``lr`` attribute (default:
+        :class:`~rramsim.nn.SGD`; analog layers are always updated by their tiles)
+    lr_schedule : ``epoch (1-based) -> learning rate``, applied at the start of each epoch
 
     Returns
     -------
-    list of ``{epoch, test_accuracy, train_loss, seconds, samples_per_second}``; epoch 0 is the
+    list of ``{epoch, <metric_name>, train_loss, seconds, samples_per_second}``; epoch 0 is the
     untrained network (train_loss None, seconds 0).
     """
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"epochs must be >= 0 and batch_size >= 1, got {epochs}, {batch_size}")
     if len(x_train) != len(y_train) or len(x_test) != len(y_test):
         raise ValueError("inputs and labels must have the same length")
-    for name, arr in (("x_train", x_train), ("x_test", x_test)):
+    for name, arr in (("x_train", x_train), ("x_test", x_test), ("y_train", y_train),
+                      ("y_test", y_test)):
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} contains NaN or infinite values")
     bar = progress if isinstance(progress, Progress) else Progress(bool(progress))
     rng = generator(seed)
-    loss_fn = SoftmaxCrossEntropy()
-    opt = SGD(model, lr)
+    loss_fn = loss if loss is not None else SoftmaxCrossEntropy()
+    opt = optimizer if optimizer is not None else SGD(model, lr)
     n = len(x_train)
-    history = [{"epoch": 0, "test_accuracy": evaluate(model, x_test, y_test), "train_loss": None,
-                "seconds": 0.0, "samples_per_second": None}]
+    history = [{"epoch": 0, metric_name: evaluate(model, x_test, y_test, metric=metric),
+                "train_loss": None, "seconds": 0.0, "samples_per_second": None}]
     if on_epoch:
         on_epoch(history[-1])
     model.train()
     for epoch in range(1, epochs + 1):
+        if lr_schedule is not None:
+            opt.lr = float(lr_schedule(epoch))
         order = rng.permutation(n)
         t0 = time.perf_counter()
         total_loss = 0.0
@@ -94,11 +113,13 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
             done = start + len(idx)
             bar.update(epoch, epochs, done, n, done / (time.perf_counter() - t0), total_loss / done)
         seconds = time.perf_counter() - t0
-        acc = evaluate(model, x_test, y_test)
-        rec = {"epoch": epoch, "test_accuracy": acc, "train_loss": total_loss / n,
+        score = evaluate(model, x_test, y_test, metric=metric)
+        rec = {"epoch": epoch, metric_name: score, "train_loss": total_loss / n,
                "seconds": seconds, "samples_per_second": n / seconds}
         history.append(rec)
-        bar.done(f"  epoch {epoch}/{epochs}: test accuracy {100 * acc:.2f} %, train loss "
+        shown = (f"test accuracy {100 * score:.2f} %" if metric is accuracy
+                 else f"{metric_name} {score:.4g}")
+        bar.done(f"  epoch {epoch}/{epochs}: {shown}, train loss "
                  f"{rec['train_loss']:.4f}, {seconds:.1f} s ({n / seconds:.0f} samples/s)")
         if on_epoch:
             on_epoch(rec)

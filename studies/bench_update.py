@@ -126,7 +126,8 @@ def main():
     keys = list(next(iter(results.values())))
     print(f"{'measurement':45s}" + "".join(f"{k:>16s}" for k in results))
     for key in keys:
-        print(f"{key:45s}" + "".join(f"{r[key]:16,.1f}" for r in results.values()))
+        print(f"{key:45s}" + "".join(f"{r[key]:16,.1f}" if abs(r[key]) >= 1 else f"{r[key]:16.3g}"
+                                      for r in results.values()))
     print(f"wrote {args.out / 'bench_update.json'}")
 
 

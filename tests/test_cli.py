@@ -1,0 +1,91 @@
+"""The ``rramsim`` command end to end on small inputs, and its error messages."""
+
+import json
+
+import pytest
+
+from rramsim.cli import main
+
+
+def test_pulse_response_writes_weights_and_parameters(tmp_path, capsys):
+    out = tmp_path / "pr"
+    assert main(["pulse-response", "--preset", "softbounds_symmetric", "--up", "30", "--down",
+                 "20", "--w0", "0.1", "--seed", "3", "--out", str(out)]) == 0
+    data = json.loads((out / "pulse_response.json").read_text())
+    assert len(data["weights"]) == 30 + 20 + 1
+    assert data["weights"][0] == pytest.approx(0.1)
+    assert data["device"]["dw_min"] == 0.001 and data["device"]["model"] == "soft_bounds"
+    w = data["weights"]
+    assert w[30] > w[0] and w[-1] < w[30]  # up pulses raise, down pulses lower the weight
+    assert (out / "pulse_response.png").stat().st_size > 1000
+    # same seed, same numbers
+    main(["pulse-response", "--up", "30", "--down", "20", "--w0", "0.1", "--seed", "3",
+          "--out", str(tmp_path / "again")])
+    assert json.loads((tmp_path / "again" / "pulse_response.json").read_text())["weights"] == w
+
+
+def test_symmetry_point_command(tmp_path):
+    out = tmp_path / "sp"
+    assert main(["symmetry-point", "--preset", "softbounds_asymmetric", "--rows", "8", "--cols",
+                 "8", "--pairs", "3000", "--set", "device.dw_min=0.005", "--out", str(out)]) == 0
+    data = json.loads((out / "symmetry_point.json").read_text())
+    assert set(data["measured"]) >= {"mean", "std"} and set(data["closed_form"]) >= {"mean", "std"}
+    assert data["error"]["mean_abs"] < 0.02
+    # up_down = 0.5 and bounds +-1: the nominal symmetry point is 1/3
+    assert data["closed_form"]["mean"] == pytest.approx(1 / 3, abs=0.1)
+
+
+def test_train_small_subset_is_reproducible(tmp_path):
+    args = ["train", "--preset", "softbounds_symmetric", "--epochs", "1", "--train-subset", "300",
+            "--seed", "4", "--quiet", "--set", "forward.out_noise=0.1"]
+    assert main(args + ["--out", str(tmp_path / "a")]) == 0
+    assert main(args + ["--out", str(tmp_path / "b")]) == 0
+    a = json.loads((tmp_path / "a" / "history.json").read_text())
+    b = json.loads((tmp_path / "b" / "history.json").read_text())
+    assert [e["test_accuracy"] for e in a["epochs"]] == [e["test_accuracy"] for e in b["epochs"]]
+    assert a["config"]["forward"]["out_noise"] == 0.1
+    assert [e["epoch"] for e in a["epochs"]] == [0, 1]
+    assert set(a["epochs"][1]) >= {"epoch", "test_accuracy", "train_loss", "seconds"}
+    for fig in ("learning_curve.png", "weight_histogram.png"):
+        assert (tmp_path / "a" / fig).is_file()
+
+
+def test_short_analog_training_run_learns(tmp_path):
+    """A short real-MNIST run on simulated arrays must beat a stated accuracy: 3,000 images,
+    batch 1, lr 0.1, constant-step devices with all peripherals and pulse noise on
+    (measured 74.8 % at seed 0; chance is ~10 %)."""
+    assert main(["train", "--preset", "constant_step", "--epochs", "1", "--train-subset", "3000",
+                 "--lr", "0.1", "--quiet", "--out", str(tmp_path)]) == 0
+    h = json.loads((tmp_path / "history.json").read_text())
+    assert h["epochs"][-1]["test_accuracy"] > 0.60
+    assert h["info"]["device_pulses"] > 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--preset", "no_such_device"], "unknown preset 'no_such_device'"),
+    (["train", "--set", "device.up_dwn=0.3"], "unknown key 'up_dwn'"),
+    (["train", "--set", "device.dw_min=-1"], "device.dw_min = -1.0 is out of range"),
+    (["train", "--set", "device.dw_min=abc"], "device.dw_min = 'abc' is not a valid float"),
+    (["train", "--set", "up_down"], "expected SECTION.KEY=VALUE"),
+    (["train", "--data-dir", "/nonexistent/mnist", "--train-subset", "10"], "RRAMSIM_DATA_DIR"),
+    (["pulse-response", "--up", "0", "--down", "0"], "--up and --down"),
+])
+def test_bad_input_gives_a_clear_error(args, message, tmp_path, capsys):
+    assert main(args + ["--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_help_explains_the_physics(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    for key in ("device.dw_min", "device.up_down", "update.bl", "forward.out_noise",
+                "reference.reference_std"):
+        assert key in text
+
+
+def test_presets_listed(capsys):
+    assert main(["presets"]) == 0
+    text = capsys.readouterr().out
+    assert "softbounds_symmetric" in text and "Gong" in text
