@@ -92,15 +92,15 @@ def cmd_pulse_response(args) -> int:
     if args.devices > 1:
         result["weights_all_devices"] = trace.T
     args.out.mkdir(parents=True, exist_ok=True)
-    write_json(args.out / "pulse_response.json", result)
+    write_json(args.out / f"{args.name}.json", result)
     plotting.pulse_response(trace, args.up, args.down,
                             f"{args.preset}: {args.devices} device(s), seed {args.seed}",
-                            args.out / "pulse_response.png")
+                            args.out / f"{args.name}.png")
     w = trace[:, 0]
     print(f"pulse response ({args.preset}): start {w[0]:+.4f}, after {args.up} up "
           f"{w[args.up]:+.4f}, after {args.down} down {w[-1]:+.4f}; device bounds "
           f"[{devices.w_min[0]:+.3f}, {devices.w_max[0]:+.3f}]")
-    print(f"wrote {args.out / 'pulse_response.json'} and pulse_response.png")
+    print(f"wrote {args.out / args.name}.json and {args.name}.png")
     return 0
 
 
@@ -130,15 +130,15 @@ def cmd_symmetry_point(args) -> int:
                         "mean": err.mean()},
               "seconds": seconds, "pulses_per_second": n_pulses / seconds}
     args.out.mkdir(parents=True, exist_ok=True)
-    write_json(args.out / "symmetry_point.json", result)
+    write_json(args.out / f"{args.name}.json", result)
     plotting.symmetry_point_histogram(measured.ravel(), closed.ravel(),
                                       f"{args.preset}: {args.rows}x{args.cols} devices, "
-                                      f"{args.pairs} pairs", args.out / "symmetry_point.png")
+                                      f"{args.pairs} pairs", args.out / f"{args.name}.png")
     print(f"symmetry points ({args.preset}, {args.rows}x{args.cols}, {args.pairs} pairs): "
           f"pulse protocol mean {measured.mean():+.4f} (std {measured.std():.4f}), closed form "
           f"mean {closed.mean():+.4f} (std {closed.std():.4f}); |error| mean "
           f"{np.abs(err).mean():.4f}, max {np.abs(err).max():.4f}")
-    print(f"wrote {args.out / 'symmetry_point.json'} and symmetry_point.png")
+    print(f"wrote {args.out / args.name}.json and {args.name}.png")
     return 0
 
 
@@ -222,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="number of devices drawn with device-to-device variation (default 1; "
                         "the JSON 'weights' list is the first device)")
     _add_common(p, "out/pulse_response")
+    p.add_argument("--name", default="pulse_response",
+                   help="file stem of the JSON and PNG (default: pulse_response)")
     p.set_defaults(func=cmd_pulse_response)
 
     p = sub.add_parser("symmetry-point", formatter_class=fmt, epilog=epilog,
@@ -239,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ramp", type=int, default=0,
                    help="full-up then full-down pulses before the pairs (default 0)")
     _add_common(p, "out/symmetry_point")
+    p.add_argument("--name", default="symmetry_point",
+                   help="file stem of the JSON and PNG (default: symmetry_point)")
     p.set_defaults(func=cmd_symmetry_point)
 
     p = sub.add_parser("train", formatter_class=fmt, epilog=epilog,

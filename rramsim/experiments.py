@@ -49,14 +49,22 @@ def layer_weights_vs_symmetry_point(model, layer: int = 0, max_points: int = 200
     """Device weights of one analog layer against the devices' closed-form symmetry points.
 
     Returns a dict of 1-d arrays (a random sample of at most ``max_points`` devices):
-    ``device_weight`` (w), ``weight`` (w - r), ``reference`` (r), ``symmetry_point``.
+    ``device_weight`` (w), ``weight`` (w - r), ``reference`` (r), ``symmetry_point``, and the
+    least-squares slopes ``slope_device_weight`` and ``slope_weight`` of w and w - r on w_sp.
     """
     tile = model.analog_layers()[layer].tile
     sp = tile.devices.symmetry_point().ravel()
     rng = np.random.default_rng(seed)
     idx = rng.choice(sp.size, size=min(max_points, sp.size), replace=False)
-    return {"device_weight": tile.w.ravel()[idx], "weight": tile.get_weights().ravel()[idx],
-            "reference": tile.ref.ravel()[idx], "symmetry_point": sp[idx]}
+    out = {"device_weight": tile.w.ravel()[idx], "weight": tile.get_weights().ravel()[idx],
+           "reference": tile.ref.ravel()[idx], "symmetry_point": sp[idx]}
+    # Least-squares slopes against w_sp: 1 means fully pulled onto the symmetry point, 0 means
+    # independent of it. The effective weight w - r should not depend on w_sp.
+    x = out["symmetry_point"] - out["symmetry_point"].mean()
+    for key in ("device_weight", "weight"):
+        out[f"slope_{key}"] = float(np.dot(x, out[key] - out[key].mean()) / max(np.dot(x, x),
+                                                                                   1e-300))
+    return out
 
 
 def _run_training_task(task: dict) -> dict:
@@ -78,7 +86,9 @@ def _run_training_task(task: dict) -> dict:
     out = dict(task, history=history, info=info,
                final_test_accuracy=history[-1]["test_accuracy"])
     if cfg is not None and task.get("record_weights"):
-        out["weights_vs_sp"] = layer_weights_vs_symmetry_point(model, 0, max_points=4000)
+        layer = task.get("record_layer", 1)
+        out["weights_vs_sp"] = dict(layer_weights_vs_symmetry_point(model, layer, max_points=4000),
+                                    layer=layer + 1)
     return out
 
 

@@ -127,6 +127,10 @@ def weights_vs_symmetry_points(panels: dict[str, dict], path, title: str = "") -
         ax.set_xlabel("device symmetry point w_sp")
         ax.set_ylabel("device weight w / reference r")
         ax.set_title(label, fontsize=9)
-        ax.legend(fontsize=7, markerscale=8)
+        ax.legend(fontsize=7, markerscale=8, loc="upper left")
+        if "slope_device_weight" in d:
+            ax.text(0.97, 0.03, f"slope of w on w_sp: {d['slope_device_weight']:.2f}\n"
+                                f"slope of w - r on w_sp: {d['slope_weight']:.2f}",
+                    transform=ax.transAxes, ha="right", va="bottom", fontsize=7)
     fig.suptitle(title, fontsize=9)
     return _save(fig, path)

@@ -13,13 +13,14 @@ Outputs (``--out``, default ``plots/``):
 - ``zero_shifting__accuracy_vs_asymmetry.png``: final test accuracy vs up_down (mean, min-max);
 - ``zero_shifting__learning_curves.png``: test accuracy per epoch at up_down 0 and the strongest
   asymmetry, with and without zero-shifting, and floating point;
-- ``zero_shifting__weights_vs_sp.png``: trained first-layer device weights against the devices'
+- ``zero_shifting__weights_vs_sp.png``: trained device weights of the second layer (256 -> 128,
+  the hidden layer whose devices receive the most pulses per device) against the devices'
   symmetry points (the pull of the weights towards the symmetry point);
 - ``zero_shifting.json``: every run's history and the summary the figures are drawn from;
 - per-run JSON under ``<out>/zero_shifting_runs/`` (a rerun resumes from them).
 
     python studies/zero_shifting.py            # full: 6 levels x 2 x 3 seeds, 60,000 images x 3 epochs
-    python studies/zero_shifting.py --quick    # a few minutes: 3 levels, 1 seed, 6,000 images x 2 epochs
+    python studies/zero_shifting.py --quick    # a few minutes: 3 levels, 1 seed, 30,000 images x 2 epochs
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from rramsim.experiments import run_tasks
 from rramsim.results import summary_stats, write_json
 
 FULL = dict(levels=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5], seeds=[0, 1, 2], epochs=3, train_subset=None)
-QUICK = dict(levels=[0.0, 0.25, 0.5], seeds=[0], epochs=2, train_subset=6000)
+QUICK = dict(levels=[0.0, 0.25, 0.5], seeds=[0], epochs=2, train_subset=30000)
 
 
 def make_tasks(levels, seeds, epochs, train_subset, data_dir=None) -> list[dict]:
@@ -93,7 +94,7 @@ def main():
                                              "reference at mid value"): r["weights_vs_sp"]
               for r in runs if r.get("weights_vs_sp")}
     plotting.weights_vs_symmetry_points(panels, args.out / f"{tag}__weights_vs_sp.png",
-                                        "layer 1 after training: device weight w and reference r"
+                                        "layer 2 after training: device weight w and reference r"
                                         " vs the device's symmetry point")
     print(f"\n{'up_down':>8s}  {'mid reference':>22s}  {'zero-shifted':>22s}")
     for a, b in zip(summary["curves"]["reference at mid value"], summary["curves"]["zero-shifted"]):

@@ -63,3 +63,150 @@ class MSELoss(Loss):
 
     def grad(self):
         return 2.0 * self._diff / self._diff.size
+
+
+# Regression losses -------------------------------------------------------------------------
+# Outputs z and targets t have the same number of entries (targets are reshaped to z's shape,
+# so (B,) labels go with (B, 1) outputs); every loss is a mean over all entries, like MSELoss.
+
+def _regression_pair(outputs, targets, name: str) -> tuple[np.ndarray, np.ndarray]:
+    z = np.asarray(outputs, dtype=np.float64)
+    t = np.asarray(targets, dtype=np.float64)
+    if t.size != z.size or z.size == 0:
+        raise ValueError(f"{name}: outputs {z.shape} and targets {t.shape} must have the same "
+                         f"(non-zero) number of entries")
+    if not np.all(np.isfinite(t)):
+        raise ValueError(f"{name}: targets contain NaN or infinite values")
+    if not np.all(np.isfinite(z)):
+        raise FloatingPointError(f"{name}: outputs contain NaN or infinite values "
+                                 f"(training diverged?)")
+    return z, t.reshape(z.shape)
+
+
+class MAELoss(Loss):
+    """Mean absolute error ``L = mean(|z - t|)``; ``dL/dz = sign(z - t) / z.size`` (0 at a tie)."""
+
+    def forward(self, outputs, targets) -> float:
+        z, t = _regression_pair(outputs, targets, "MAELoss")
+        self._diff = z - t
+        return float(np.mean(np.abs(self._diff)))
+
+    def grad(self):
+        return np.sign(self._diff) / self._diff.size
+
+
+class HuberLoss(Loss):
+    """Huber loss: quadratic for small errors, linear beyond ``delta`` (PyTorch's convention).
+
+    ``L = mean(h(z - t))`` with ``h(r) = r^2 / 2`` for ``|r| <= delta`` and
+    ``h(r) = delta (|r| - delta / 2)`` otherwise; ``dL/dz = clip(z - t, -delta, delta) / z.size``.
+
+    Parameters
+    ----------
+    delta : float
+        Error (in label units) at which the loss turns from quadratic to linear; > 0.
+    """
+
+    def __init__(self, delta: float = 1.0):
+        if not (np.isfinite(delta) and delta > 0):
+            raise ValueError(f"HuberLoss: delta must be a finite number > 0, got {delta}")
+        self.delta = float(delta)
+
+    def forward(self, outputs, targets) -> float:
+        z, t = _regression_pair(outputs, targets, "HuberLoss")
+        r = z - t
+        self._diff = r
+        a = np.abs(r)
+        return float(np.mean(np.where(a <= self.delta, 0.5 * r ** 2,
+                                      self.delta * (a - 0.5 * self.delta))))
+
+    def grad(self):
+        return np.clip(self._diff, -self.delta, self.delta) / self._diff.size
+
+
+#: Gauss-Legendre nodes and weights on [-1, 1] for the WES normalisation integral (exact for
+#: polynomials of degree < 512; the integrands are smooth densities).
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(256)
+
+
+class WESLoss(Loss):
+    """Weighted empirical stretching (Koo & Kim 2020): squared errors weighted by the inverse
+    label density to the power ``beta``, so that rare (tail) labels count more.
+
+    With ``g`` the density of the training labels on its support ``[a, b]``
+    (``integral_a^b g(y) dy = 1``)::
+
+        w(t)    = g(t)^(-beta) / Z,     Z = integral_a^b g(y)^(1 - beta) dy  (= E_{y~g}[g^-beta])
+        L       = mean_i  w(t_i) (z_i - t_i)^2
+        dL/dz_i = 2 w(t_i) (z_i - t_i) / N                                  (N = z.size)
+
+    ``Z`` makes the weights average to one over the label distribution, so the loss is on the
+    scale of the MSE for every ``beta`` (one learning rate serves all). For uniform labels
+    (``g = 1 / (b - a)``) every weight is 1 and WES is exactly the MSE; so it is for ``beta = 0``.
+    The larger ``beta``, the more the low-density labels weigh: ``w(y1) / w(y2) =
+    (g(y2) / g(y1))^beta`` grows with ``beta`` wherever ``g(y1) < g(y2)``.
+
+    Parameters
+    ----------
+    density : object
+        The label density: ``density.pdf(y)`` returns ``g(y)`` (> 0, same shape as ``y``) and
+        raises ``ValueError`` for labels outside ``density.support = (a, b)``. Usually a
+        :class:`rramsim.regression.LabelDensity` fitted on the training labels
+        (see :meth:`from_labels`).
+    beta : float
+        Scaling hyperparameter, >= 0 (0 gives the MSE).
+    max_weight : float or None
+        Optional cap on ``w`` (after normalisation), against the few samples whose density is
+        nearly zero dominating a mini-batch step; None (the default, as in the paper) caps
+        nothing.
+    """
+
+    def __init__(self, density, beta: float = 1.0, max_weight: float | None = None):
+        if not (isinstance(beta, (int, float, np.integer, np.floating))
+                and np.isfinite(beta) and beta >= 0):
+            raise ValueError(f"WESLoss: beta (the scaling hyperparameter) must be a finite "
+                             f"number >= 0, got {beta!r}")
+        if max_weight is not None and not (np.isfinite(max_weight) and max_weight >= 1):
+            raise ValueError(f"WESLoss: max_weight must be None or a finite number >= 1, "
+                             f"got {max_weight!r}")
+        if not (hasattr(density, "pdf") and hasattr(density, "support")):
+            raise TypeError(f"WESLoss: density must have .pdf(y) and .support, got "
+                            f"{type(density).__name__}")
+        a, b = (float(v) for v in density.support)
+        if not (np.isfinite(a) and np.isfinite(b) and a < b):
+            raise ValueError(f"WESLoss: density.support must be a finite interval (a, b) with "
+                             f"a < b, got {density.support}")
+        self.density, self.beta, self.max_weight = density, float(beta), max_weight
+        half = 0.5 * (b - a)
+        g = np.asarray(density.pdf(a + half * (_GL_NODES + 1.0)), dtype=np.float64)
+        if not np.all(g > 0) or not np.all(np.isfinite(g)):
+            raise ValueError("WESLoss: the density must be finite and > 0 on its support")
+        #: The normaliser Z = integral of g^(1 - beta) over the support (Gauss-Legendre).
+        self.norm = float(half * np.dot(_GL_WEIGHTS, g ** (1.0 - self.beta)))
+
+    @classmethod
+    def from_labels(cls, labels, beta: float = 1.0, support=None, degree: int = 8,
+                    max_weight: float | None = None) -> "WESLoss":
+        """WES with the density fitted on ``labels`` (N,) by
+        :meth:`rramsim.regression.LabelDensity.fit` (log-polynomial of ``degree``)."""
+        from rramsim.regression import LabelDensity
+
+        return cls(LabelDensity.fit(labels, degree=degree, support=support), beta, max_weight)
+
+    def weights(self, targets) -> np.ndarray:
+        """The normalised weights ``w(t)`` (same shape as ``targets``); ValueError for NaN or
+        labels outside the density's support."""
+        t = np.asarray(targets, dtype=np.float64)
+        if not np.all(np.isfinite(t)):
+            raise ValueError("WESLoss: targets contain NaN or infinite values")
+        w = np.asarray(self.density.pdf(t), dtype=np.float64) ** (-self.beta) / self.norm
+        return w if self.max_weight is None else np.minimum(w, self.max_weight)
+
+    def forward(self, outputs, targets) -> float:
+        z, t = _regression_pair(outputs, targets, "WESLoss")
+        self._w = self.weights(t)
+        self._diff = z - t
+        return float(np.mean(self._w * self._diff ** 2))
+
+    def grad(self):
+        return 2.0 * self._w * self._diff / self._diff.size

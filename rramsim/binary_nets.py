@@ -1,0 +1,516 @@
+"""Binary neural networks: builders, BinaryDuo decoupling, the gradient-mismatch estimator and a
+training runner shared by the studies and the command line.
+
+Every builder returns a :class:`~rramsim.nn.Sequential` with a JSON-able ``spec`` dict from
+which :func:`build_from_spec` (and so :func:`rramsim.models.load_model`) rebuilds it.
+
+Networks (first and last layers full precision, the rest binary, as in the BNN papers):
+
+- ``binary_mlp``: ``Linear -> BN -> act -> [BinaryLinear -> BN -> act] x k -> Linear``;
+- ``binary_lenet`` (LeNet-5 style, 28 x 28 inputs): ``Conv5x5 -> pool -> BN -> act ->
+  BinaryConv5x5 -> pool -> BN -> act -> BinaryLinear -> BN -> act -> Linear``;
+- ``binary_vgg`` (small VGG, 28 x 28 inputs): ``Conv3x3 -> BN -> act -> BinaryConv3x3 -> pool ->
+  BN -> act -> BinaryConv3x3 -> BN -> act -> BinaryConv3x3 -> pool -> BN -> act ->
+  BinaryLinear -> BN -> act -> Linear``.
+
+Families (``family``):
+
+- ``"xnor"``: XNOR-Net style, weights ``alpha_o sign(W)`` (mean |W| per output channel), batch
+  norm right before each binary activation;
+- ``"bireal"``: Bi-Real style, a real-valued identity shortcut around every binary convolution
+  (or binary hidden linear layer of the MLP): ``x + BN(BinaryConv(act(x)))``; the shortcut
+  repeats channels where the convolution multiplies them.
+
+``act`` is the activation: a quantizer spec (``"ste_sign"``, ``{"name": "threshold",
+"theta": 0.2}``, ``{"name": "nlevel", "n": 2}``, ...), ``"relu"``, ``"hardtanh"``, or
+``{"name": "learnable_threshold", "theta": 0.0}`` (a learnable threshold per channel). The
+full-precision twin of a network is the same builder with ``weight_quantizer="identity"`` and
+``act="relu"``.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+
+from rramsim.nn import (
+    BatchNorm1d,
+    BatchNorm2d,
+    BinaryConv2d,
+    BinaryLinear,
+    Conv2d,
+    Flatten,
+    Hardtanh,
+    LearnableThreshold,
+    Linear,
+    MaxPool2d,
+    Module,
+    Quantize,
+    ReLU,
+    Residual,
+    Sequential,
+)
+from rramsim.nn.quantizers import Identity, NLevel, ScaledSign, get_quantizer
+from rramsim.rng import spawn
+
+FAMILIES = ("xnor", "bireal")
+
+
+def _check_family(family):
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; valid: {', '.join(FAMILIES)}")
+
+
+def make_activation(act, channels: int, name: str) -> Module:
+    """The activation layer for ``act`` (see the module docstring) on ``channels`` channels."""
+    if act == "relu":
+        return ReLU()
+    if act == "hardtanh":
+        return Hardtanh()
+    if isinstance(act, dict) and act.get("name") == "learnable_threshold":
+        kw = {k: v for k, v in act.items() if k != "name"}
+        return LearnableThreshold(channels, name=f"{name}.threshold", **kw)
+    return Quantize(get_quantizer(act))
+
+
+def _latent_clip(weight_quantizer):
+    return None if isinstance(get_quantizer(weight_quantizer), Identity) else 1.0
+
+
+class _Names:
+    """Seeds and unique names for the layers of one network."""
+
+    def __init__(self, seed, n: int = 64):
+        self.seeds = iter(spawn(seed, n))
+
+    def seed(self):
+        return next(self.seeds)
+
+
+def _finish(layers, spec) -> Sequential:
+    model = Sequential(*layers)
+    model.spec = spec
+    return model
+
+
+def build_binary_mlp(sizes=(784, 512, 512, 10), family: str = "xnor", act="ste_sign",
+                     weight_quantizer="scaled_sign", seed=None) -> Sequential:
+    """Binary MLP: full-precision first and last layers, binary hidden layers.
+
+    Parameters
+    ----------
+    sizes : (n_in, h_1, ..., h_k, n_classes), k >= 1 hidden widths
+    family : "xnor" or "bireal" (shortcut around each binary hidden layer with h_i == h_{i+1})
+    act : activation spec
+    weight_quantizer : quantizer of the hidden layers' weights
+    seed : initialisation seed (layer by layer)
+
+    Inputs (B, n_in) (images are flattened first), outputs logits (B, n_classes).
+    """
+    _check_family(family)
+    sizes = [int(s) for s in sizes]
+    if len(sizes) < 3 or min(sizes) < 1:
+        raise ValueError(f"sizes needs an input, at least one hidden width and the classes, got "
+                         f"{sizes}")
+    nm = _Names(seed)
+    clip = _latent_clip(weight_quantizer)
+    layers: list[Module] = [Flatten(), Linear(sizes[0], sizes[1], bias=False, seed=nm.seed(),
+                                              name="fc1"), BatchNorm1d(sizes[1], name="bn1")]
+    if family == "xnor":
+        layers.append(make_activation(act, sizes[1], "act1"))
+    for k, (n_in, n_out) in enumerate(zip(sizes[1:-2], sizes[2:-1]), start=2):
+        lin = BinaryLinear(n_in, n_out, weight_quantizer, latent_clip=clip, seed=nm.seed(),
+                           name=f"fc{k}")
+        bn = BatchNorm1d(n_out, name=f"bn{k}")
+        if family == "xnor":
+            layers += [lin, bn, make_activation(act, n_out, f"act{k}")]
+        else:
+            branch = [make_activation(act, n_in, f"act{k}"), lin, bn]
+            layers.append(Residual(*branch) if n_in == n_out else Sequential(*branch))
+    if family == "bireal":
+        layers.append(make_activation(act, sizes[-2], "act_out"))
+    layers.append(Linear(sizes[-2], sizes[-1], seed=nm.seed(), name=f"fc{len(sizes) - 1}"))
+    return _finish(layers, {"kind": "binary_mlp", "sizes": sizes, "family": family, "act": act,
+                            "weight_quantizer": get_quantizer(weight_quantizer).config()})
+
+
+def build_binary_lenet(channels=(32, 64), hidden: int = 512, family: str = "xnor",
+                       act="ste_sign", weight_quantizer="scaled_sign", in_channels: int = 1,
+                       n_classes: int = 10, seed=None) -> Sequential:
+    """LeNet-5-style binary CNN for 28 x 28 images (N, in_channels, 28, 28).
+
+    xnor: ``Conv5x5(c1) -> pool2 -> BN -> act -> BinConv5x5(c2) -> pool2 -> BN -> act ->
+    BinLinear(c2 * 4 * 4 -> hidden) -> BN -> act -> Linear(hidden -> classes)``.
+    bireal: the binary convolution gets 'same' padding and a shortcut (channels repeated
+    c2 / c1 times), so the flattened size is c2 * 6 * 6.
+    """
+    _check_family(family)
+    c1, c2 = (int(c) for c in channels)
+    if family == "bireal" and c2 % c1:
+        raise ValueError(f"bireal needs c2 to be a multiple of c1, got {channels}")
+    nm = _Names(seed)
+    clip = _latent_clip(weight_quantizer)
+    layers: list[Module] = [Conv2d(in_channels, c1, 5, bias=False, seed=nm.seed(), name="conv1"),
+                            MaxPool2d(2), BatchNorm2d(c1, name="bn1")]
+    if family == "xnor":
+        layers += [make_activation(act, c1, "act1"),
+                   BinaryConv2d(c1, c2, 5, weight_quantizer=weight_quantizer, latent_clip=clip,
+                                seed=nm.seed(), name="conv2"),
+                   MaxPool2d(2), BatchNorm2d(c2, name="bn2"), make_activation(act, c2, "act2")]
+        flat = c2 * 4 * 4
+    else:
+        layers += [Residual(make_activation(act, c1, "act1"),
+                            BinaryConv2d(c1, c2, 5, padding=2, weight_quantizer=weight_quantizer,
+                                         latent_clip=clip, seed=nm.seed(), name="conv2"),
+                            BatchNorm2d(c2, name="bn2"), repeat=c2 // c1),
+                   MaxPool2d(2), make_activation(act, c2, "act2")]
+        flat = c2 * 6 * 6
+    layers += [Flatten(),
+               BinaryLinear(flat, hidden, weight_quantizer, latent_clip=clip, seed=nm.seed(),
+                            name="fc3"),
+               BatchNorm1d(hidden, name="bn3"), make_activation(act, hidden, "act3"),
+               Linear(hidden, n_classes, seed=nm.seed(), name="fc4")]
+    return _finish(layers, {"kind": "binary_lenet", "channels": [c1, c2], "hidden": int(hidden),
+                            "family": family, "act": act, "in_channels": int(in_channels),
+                            "n_classes": int(n_classes),
+                            "weight_quantizer": get_quantizer(weight_quantizer).config()})
+
+
+def build_binary_vgg(channels=(32, 64), hidden: int = 256, family: str = "xnor", act="ste_sign",
+                     weight_quantizer="scaled_sign", in_channels: int = 1, n_classes: int = 10,
+                     dropout: float = 0.0, seed=None) -> Sequential:
+    """Small VGG-style binary CNN for 28 x 28 images: two stages of two 3x3 convolutions
+    (channels c1, c2), each stage ending in a 2x2 max-pool; the first convolution is full
+    precision, the others binary; then ``BinLinear(c2 * 7 * 7 -> hidden) -> BN -> act ->
+    Linear(hidden -> classes)``. bireal: shortcut around each binary convolution.
+    ``dropout`` (before the last layer) is seeded by ``seed``.
+    """
+    from rramsim.nn import Dropout
+
+    _check_family(family)
+    c1, c2 = (int(c) for c in channels)
+    if family == "bireal" and c2 % c1:
+        raise ValueError(f"bireal needs c2 to be a multiple of c1, got {channels}")
+    nm = _Names(seed)
+    clip = _latent_clip(weight_quantizer)
+
+    def bconv(cin, cout, name):
+        return BinaryConv2d(cin, cout, 3, padding=1, weight_quantizer=weight_quantizer,
+                            latent_clip=clip, seed=nm.seed(), name=name)
+
+    layers: list[Module] = [Conv2d(in_channels, c1, 3, padding=1, bias=False, seed=nm.seed(),
+                                   name="conv1"), BatchNorm2d(c1, name="bn1")]
+    plan = [(c1, c1, True), (c1, c2, False), (c2, c2, True)]  # (in, out, pool after)
+    if family == "xnor":
+        layers.append(make_activation(act, c1, "act1"))
+        for k, (cin, cout, pool) in enumerate(plan, start=2):
+            layers.append(bconv(cin, cout, f"conv{k}"))
+            if pool:
+                layers.append(MaxPool2d(2))
+            layers += [BatchNorm2d(cout, name=f"bn{k}"), make_activation(act, cout, f"act{k}")]
+    else:
+        for k, (cin, cout, pool) in enumerate(plan, start=2):
+            layers.append(Residual(make_activation(act, cin, f"act{k - 1}"),
+                                   bconv(cin, cout, f"conv{k}"),
+                                   BatchNorm2d(cout, name=f"bn{k}"), repeat=cout // cin))
+            if pool:
+                layers.append(MaxPool2d(2))
+        layers.append(make_activation(act, c2, "act4"))
+    layers += [Flatten(), BinaryLinear(c2 * 49, hidden, weight_quantizer, latent_clip=clip,
+                                       seed=nm.seed(), name="fc5"),
+               BatchNorm1d(hidden, name="bn5"), make_activation(act, hidden, "act5")]
+    dseed = nm.seed()
+    if dropout:
+        layers.append(Dropout(dropout, seed=dseed))
+    layers.append(Linear(hidden, n_classes, seed=nm.seed(), name="fc6"))
+    return _finish(layers, {"kind": "binary_vgg", "channels": [c1, c2], "hidden": int(hidden),
+                            "family": family, "act": act, "in_channels": int(in_channels),
+                            "n_classes": int(n_classes), "dropout": float(dropout),
+                            "weight_quantizer": get_quantizer(weight_quantizer).config()})
+
+
+def build_lenet5(seed=None) -> Sequential:
+    """The classic full-precision LeNet-5 (ReLU, max-pool) for 28 x 28 inputs:
+    ``Conv5x5(6, pad 2) -> ReLU -> pool -> Conv5x5(16) -> ReLU -> pool -> 400 -> 120 -> 84 ->
+    10`` (the speed benchmark's network)."""
+    nm = _Names(seed)
+    layers = [Conv2d(1, 6, 5, padding=2, seed=nm.seed(), name="conv1"), ReLU(), MaxPool2d(2),
+              Conv2d(6, 16, 5, seed=nm.seed(), name="conv2"), ReLU(), MaxPool2d(2), Flatten(),
+              Linear(400, 120, seed=nm.seed(), name="fc1"), ReLU(),
+              Linear(120, 84, seed=nm.seed(), name="fc2"), ReLU(),
+              Linear(84, 10, seed=nm.seed(), name="fc3")]
+    return _finish(layers, {"kind": "lenet5"})
+
+
+#: Builders by spec kind.
+BUILDERS = {"binary_mlp": build_binary_mlp, "binary_lenet": build_binary_lenet,
+            "binary_vgg": build_binary_vgg, "lenet5": build_lenet5}
+
+
+def build_from_spec(spec: dict, seed=0) -> Sequential:
+    """Rebuild a network from its ``spec`` (weights freshly initialised from ``seed``)."""
+    kind = spec.get("kind")
+    if kind not in BUILDERS:
+        raise ValueError(f"unknown network kind {kind!r}; valid: {', '.join(BUILDERS)}")
+    kwargs = {k: v for k, v in spec.items() if k != "kind"}
+    return BUILDERS[kind](**kwargs, seed=seed)
+
+
+# BinaryDuo --------------------------------------------------------------------------------------
+
+def _is_ternary(layer) -> bool:
+    return isinstance(layer, Quantize) and isinstance(layer.q, NLevel) and layer.q.n == 2
+
+
+def decouple(model: Sequential) -> Sequential:
+    """BinaryDuo decoupling (Kim et al., ICLR 2020): a network with ternary activations
+    ``round(2 clip(x, 0, 1)) / 2`` becomes a binary network (activation
+    ``round(clip(x, 0, 1))``) of twice the width that computes the same function.
+
+    ``tern(x) = (b(x + 1/4) + b(x - 1/4)) / 2`` with ``b(u) = round(clip(u, 0, 1))``, so each
+    channel feeding a ternary activation is duplicated (the producing layer's output channels and
+    the batch norm), the two copies' batch-norm biases are shifted by +1/4 and -1/4 (copies in
+    channel blocks ``[c + 1/4 | c - 1/4]``), and the next weight layer's input weights are
+    duplicated and halved. Max-pooling commutes with the monotone activations, so it may sit
+    anywhere between. The binary weights must be scaled per output channel or per layer
+    (``scaled_sign``): then ``q(W / 2) = q(W) / 2`` exactly.
+
+    Parameters
+    ----------
+    model : an ``xnor``-family network built with ``act={"name": "nlevel", "n": 2}``
+
+    Returns
+    -------
+    A new network (the input is not modified) whose ``spec`` is the same builder at twice the
+    width with ``act={"name": "nlevel", "n": 1, ...}``, so it saves and loads like any other.
+    """
+    spec = getattr(model, "spec", None)
+    if spec is None or spec.get("kind") not in ("binary_mlp", "binary_lenet", "binary_vgg") \
+            or spec.get("family") != "xnor":
+        raise ValueError("decouple needs an xnor-family network from rramsim.binary_nets")
+    act = get_quantizer(spec["act"]) if not isinstance(spec["act"], str) or \
+        spec["act"] not in ("relu", "hardtanh") else None
+    if not isinstance(act, NLevel) or act.n != 2:
+        raise ValueError(f"decouple needs ternary activations (nlevel, n=2), got {spec['act']!r}")
+    wq = get_quantizer(spec["weight_quantizer"])
+    if not isinstance(wq, (ScaledSign, Identity)):
+        raise ValueError(f"exact decoupling needs scaled (or full-precision) weights, got {wq!r}: "
+                         "halving +-1 weights is not representable")
+    new_spec = copy.deepcopy(spec)
+    new_spec["act"] = dict(act.config(), n=1)
+    if spec["kind"] == "binary_mlp":
+        new_spec["sizes"] = [spec["sizes"][0]] + [2 * s for s in spec["sizes"][1:-1]] + \
+            [spec["sizes"][-1]]
+    else:
+        new_spec["channels"] = [2 * c for c in spec["channels"]]
+        new_spec["hidden"] = 2 * spec["hidden"]
+    new = build_from_spec(new_spec, seed=0)
+    old_layers, new_layers = model.layers, new.layers
+    if len(old_layers) != len(new_layers):
+        raise RuntimeError("decoupled network has a different layer structure")
+    doubled_out = False  # whether the previous weight layer's outputs were duplicated
+    for k, (old, nl) in enumerate(zip(old_layers, new_layers)):
+        if isinstance(old, (Linear, BinaryLinear, Conv2d)):
+            W = old.weight.value
+            if doubled_out:  # inputs come in two copies: [W/2 | W/2] per input block
+                if W.ndim == 2 and isinstance(old_layers[k - 1], Flatten):
+                    c_prev = _channels_before(old_layers, k)
+                    Wr = W.reshape(W.shape[0], c_prev, -1)
+                    W = np.concatenate([Wr / 2, Wr / 2], axis=1).reshape(W.shape[0], -1)
+                else:
+                    W = np.concatenate([W / 2, W / 2], axis=1)
+            feeds_ternary = any(_is_ternary(la) for la in old_layers[k + 1:k + 4])
+            if feeds_ternary:
+                W = np.concatenate([W, W], axis=0)
+            nl.weight.value[...] = W
+            if old.bias is not None:
+                b = old.bias.value
+                nl.bias.value[...] = np.concatenate([b, b]) if feeds_ternary else b
+            doubled_out = feeds_ternary
+        elif isinstance(old, (BatchNorm1d, BatchNorm2d)):
+            nl.weight.value[...] = np.concatenate([old.weight.value, old.weight.value])
+            nl.bias.value[...] = np.concatenate([old.bias.value + 0.25, old.bias.value - 0.25])
+            nl.running_mean = np.concatenate([old.running_mean, old.running_mean])
+            nl.running_var = np.concatenate([old.running_var, old.running_var])
+    return new
+
+
+def _channels_before(layers, k: int) -> int:
+    """Channels of the image that layer k (after a Flatten) receives."""
+    for la in reversed(layers[:k]):
+        if isinstance(la, Conv2d):
+            return la.out_channels
+    raise RuntimeError("no convolution before the flattened linear layer")
+
+
+# gradient mismatch ----------------------------------------------------------------------------
+
+def gradient_mismatch(model: Sequential, layer: int, x: np.ndarray, y: np.ndarray, loss,
+                      n_coords: int = 64, n_noise: int = 32, sigma: float = 0.01,
+                      step: float | None = None, seed=None) -> dict:
+    """Gradient mismatch of the straight-through estimator (BinaryDuo paper, section 3).
+
+    The reference is the gradient of the Gaussian-smoothed loss
+    ``L_sigma(W) = E_eps[L(W + eps)]``, ``eps ~ N(0, sigma^2)`` on every weight of layer
+    ``layer``, estimated coordinate-wise by central finite differences with common noise:
+    ``g_i = mean_k [L(W + eps_k + h e_i) - L(W + eps_k - h e_i)] / (2 h)``. It is compared with
+    the backpropagated (straight-through) gradient dL/dW at W by cosine similarity over
+    ``n_coords`` random coordinates.
+
+    Parameters
+    ----------
+    model : a Sequential; ``model.layers[layer]`` is a Linear or BinaryLinear whose latent
+        weight (n_out, n_in) is perturbed (binary weights are quantized after the noise)
+    x, y : one fixed batch (B, ...) and labels (B,)
+    loss : a :class:`~rramsim.nn.Loss`
+    n_coords, n_noise : coordinates compared and noise samples per coordinate
+    sigma : smoothing standard deviation; step : finite-difference step h (default sigma)
+    seed : seeds the coordinates and the noise
+
+    Returns
+    -------
+    dict with ``cosine`` (STE vs smoothed), ``cosine_halves`` (between the smoothed estimates
+    of two disjoint halves of the noise samples: the estimator's own reproducibility),
+    ``ste_grad`` and ``smoothed_grad`` (n_coords,), ``coords`` ((n_coords, 2) indices).
+
+    The layers before ``layer`` are evaluated once; a perturbation of W[i, j] changes only
+    output column i of the layer, so each evaluation recomputes the layers after it.
+    """
+    from rramsim.rng import generator
+
+    lin = model.layers[layer]
+    if not isinstance(lin, (Linear, BinaryLinear)):
+        raise ValueError(f"layer {layer} is {type(lin).__name__}; gradient_mismatch needs a "
+                         "Linear or BinaryLinear")
+    if n_coords < 1 or n_noise < 2 or not sigma >= 0:
+        raise ValueError("need n_coords >= 1, n_noise >= 2 and sigma >= 0")
+    h = float(sigma if step is None else step)
+    if not h > 0:
+        raise ValueError("the finite-difference step must be > 0 (give step when sigma is 0)")
+    rng = generator(seed)
+    model.eval()  # fixed (running) batch-norm statistics: L is a function of W alone
+    try:
+        for p in model.parameters():
+            p.grad[...] = 0.0
+        out = model.forward(x)
+        loss(out, y)
+        model.backward(loss.grad())
+        ste = lin.weight.grad.copy()
+        for p in model.parameters():
+            p.grad[...] = 0.0
+        h_in = x
+        for la in model.layers[:layer]:
+            h_in = la.forward(h_in)
+        rest = model.layers[layer + 1:]
+        W0 = lin.weight.value.copy()
+        n_out, n_in = W0.shape
+        flat = rng.choice(W0.size, size=min(n_coords, W0.size), replace=False)
+        coords = np.stack(np.unravel_index(flat, W0.shape), axis=1)
+
+        def tail(z):
+            for la in rest:
+                z = la.forward(z)
+            return loss(z, y)
+
+        quant = lin.wq if isinstance(lin, BinaryLinear) else None
+        if isinstance(quant, ScaledSign) and not quant.per_channel:
+            raise ValueError("gradient_mismatch needs row-wise weight quantizers (a per-layer "
+                             "scale couples every row)")
+        diffs = np.zeros((len(coords), n_noise))
+        for k in range(n_noise):
+            Wn = W0 + sigma * rng.standard_normal(W0.shape)
+            Wq = quant(Wn) if quant is not None else Wn
+            z = h_in @ Wq.T
+            if lin.bias is not None:
+                z += lin.bias.value
+            for c, (i, j) in enumerate(coords):
+                vals = []
+                for s in (h, -h):
+                    Wp = Wn[i].copy()
+                    Wp[j] += s
+                    row = quant(Wp[None, :])[0] if quant is not None else Wp
+                    zc = z.copy()
+                    zc[:, i] = h_in @ row + (lin.bias.value[i] if lin.bias is not None else 0.0)
+                    vals.append(tail(zc))
+                diffs[c, k] = (vals[0] - vals[1]) / (2 * h)
+    finally:
+        model.train()
+    smooth = diffs.mean(axis=1)
+    half = n_noise // 2
+    g_ste = ste[coords[:, 0], coords[:, 1]]
+    return {"cosine": _cosine(g_ste, smooth),
+            "cosine_halves": _cosine(diffs[:, :half].mean(axis=1), diffs[:, half:].mean(axis=1)),
+            "ste_grad": g_ste, "smoothed_grad": smooth, "coords": coords}
+
+
+def _cosine(a, b) -> float:
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    return float(a @ b / (na * nb)) if na > 0 and nb > 0 else float("nan")
+
+
+# training ------------------------------------------------------------------------------------
+
+def train_network(spec: dict, dataset: str = "mnist", epochs: int = 10, batch_size: int = 64,
+                  lr: float = 1e-3, optimizer: str = "adam", schedule: str = "cosine",
+                  weight_decay: float = 0.0, train_subset: int | None = None, seed: int = 0,
+                  data_dir=None, model: Sequential | None = None, progress: bool = False,
+                  on_epoch=None):
+    """Train the network of ``spec`` (or ``model``, e.g. a decoupled one) on MNIST or
+    Fashion-MNIST with :func:`rramsim.training.fit`.
+
+    The seed is split into three children: the training subset, the initial weights and the
+    shuffling (and the optimiser has no randomness), so the same seed gives the same numbers.
+    Evaluation uses the full 10,000-image test set. Inputs are (N, 1, 28, 28) images in [0, 1].
+
+    Parameters
+    ----------
+    spec : a builder spec (``model.spec``); ignored for building when ``model`` is given
+    optimizer : "adam" or "sgd" (momentum 0.9); schedule : "cosine", "step" (x0.1 at 1/2 and
+        3/4 of the epochs) or "constant"
+
+    Returns
+    -------
+    model, history (see :func:`rramsim.training.fit`), info ``{seconds, n_parameters}``
+    """
+    from rramsim.data import train_test
+    from rramsim.nn import SGD, Adam, CosineLR, StepLR
+    from rramsim.training import fit
+
+    data_seed, model_seed, shuffle_seed = spawn(seed, 3)
+    x_train, y_train, x_test, y_test = train_test(data_dir=data_dir, train_subset=train_subset,
+                                                  seed=data_seed, dataset=dataset)
+    x_train = x_train.reshape(-1, 1, 28, 28)
+    x_test = x_test.reshape(-1, 1, 28, 28)
+    if model is None:
+        model = build_from_spec(spec, seed=model_seed)
+    if optimizer == "adam":
+        opt = Adam(model, lr, weight_decay=weight_decay)
+    elif optimizer == "sgd":
+        opt = SGD(model, lr, momentum=0.9, weight_decay=weight_decay)
+    else:
+        raise ValueError(f"unknown optimizer {optimizer!r}; valid: adam, sgd")
+    if schedule == "cosine":
+        sched = CosineLR(lr, epochs)
+    elif schedule == "step":
+        sched = _MultiStep(lr, [max(1, epochs // 2), max(1, 3 * epochs // 4)])
+    elif schedule == "constant":
+        sched = None
+    else:
+        raise ValueError(f"unknown schedule {schedule!r}; valid: cosine, step, constant")
+    t0 = time.perf_counter()
+    history = fit(model, x_train, y_train, x_test, y_test, epochs=epochs, batch_size=batch_size,
+                  lr=lr, seed=shuffle_seed, progress=progress, on_epoch=on_epoch, optimizer=opt,
+                  lr_schedule=sched)
+    info = {"seconds": time.perf_counter() - t0,
+            "n_parameters": int(sum(p.value.size for p in model.parameters()))}
+    return model, history, info
+
+
+class _MultiStep:
+    def __init__(self, lr0, milestones):
+        self.lr0, self.milestones = lr0, milestones
+
+    def __call__(self, epoch):
+        return self.lr0 * 0.1 ** sum(epoch > m for m in self.milestones)
