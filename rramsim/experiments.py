@@ -95,6 +95,10 @@ def _run_training_task(task: dict) -> dict:
 def run_tasks(tasks: list[dict], jobs: int = 1, cache_dir=None, progress=print) -> list[dict]:
     """Run training tasks, ``jobs`` at a time in worker processes (one thread each).
 
+    Workers run single-threaded (numba and BLAS): runs are parallel across processes, and
+    multi-threaded BLAS spinning on a loaded machine costs more than it gains at these sizes.
+    ``jobs = 0`` runs the tasks in this process instead.
+
     With ``cache_dir``, each finished task is written to ``cache_dir/<task name>.json`` and a
     task whose file exists is not run again, so an interrupted sweep resumes where it stopped.
     """
@@ -126,7 +130,7 @@ def run_tasks(tasks: list[dict], jobs: int = 1, cache_dir=None, progress=print) 
         progress(f"  [{len(results)}/{len(tasks)}] {res['name']}: test accuracy "
                  f"{100 * res['final_test_accuracy']:.2f} % ({time.perf_counter() - t0:.0f} s)")
 
-    if jobs <= 1:
+    if jobs <= 0:  # in this process (for debugging): BLAS / numba keep their thread settings
         for t in todo:
             finish(_run_training_task(t))
     elif todo:

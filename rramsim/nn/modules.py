@@ -87,6 +87,20 @@ def default_init(n_out: int, n_in: int, rng: np.random.Generator):
     return rng.uniform(-bound, bound, (n_out, n_in)), np.zeros(n_out)
 
 
+def _accumulate_outer(acc: np.ndarray, d: np.ndarray, x: np.ndarray) -> None:
+    """``acc += d^T x`` in place (acc (n_out, n_in), d (B, n_out), x (B, n_in)).
+
+    One BLAS ``dgemm`` with ``beta = 1`` on the Fortran view ``acc.T``: about 7x faster than
+    ``acc += d.T @ x`` at batch 1, where numpy's matmul of a k = 1 product is slow.
+    """
+    from scipy.linalg import blas
+
+    out = blas.dgemm(1.0, np.asarray(x, dtype=np.float64), np.asarray(d, dtype=np.float64),
+                     beta=1.0, c=acc.T, trans_a=1, overwrite_c=1)
+    if not np.shares_memory(out, acc):  # acc was not contiguous: BLAS worked on a copy
+        acc[...] = out.T
+
+
 class Linear(Module):
     """Floating-point affine layer ``y = x W^T + b``; W (n_out, n_in), b (n_out,)."""
 
@@ -110,7 +124,7 @@ class Linear(Module):
         return y
 
     def backward(self, grad):
-        self.weight.grad += grad.T @ self._x
+        _accumulate_outer(self.weight.grad, grad, self._x)
         if self.bias is not None:
             self.bias.grad += grad.sum(axis=0)
         return grad @ self.weight.value if self.input_grad else None
