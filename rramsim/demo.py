@@ -79,7 +79,7 @@ def run_demo(out="out/demo", seed: int = 0, data_dir=None, train_subset: int | N
                              f"MNIST MLP on simulated RRAM arrays, {epochs} epochs")
     plotting.weights_vs_symmetry_points(
         {n: by[n]["weights_vs_sp"] for n in order[2:]}, out / "demo__weights_vs_sp.png",
-        "layer 2 after training: device weight w and reference r vs the device's symmetry point")
+        "after training: device weight w and reference r vs the device's symmetry point")
     say(f"\nwrote {out / 'demo.json'}, {out / 'demo__learning_curves.png'}, "
         f"{out / 'demo__weights_vs_sp.png'}  ({total:.0f} s)")
     return 0

@@ -86,9 +86,8 @@ def _run_training_task(task: dict) -> dict:
     out = dict(task, history=history, info=info,
                final_test_accuracy=history[-1]["test_accuracy"])
     if cfg is not None and task.get("record_weights"):
-        layer = task.get("record_layer", 1)
-        out["weights_vs_sp"] = dict(layer_weights_vs_symmetry_point(model, layer, max_points=4000),
-                                    layer=layer + 1)
+        out["weights_vs_sp"] = [dict(layer_weights_vs_symmetry_point(model, k, max_points=3000),
+                                     layer=k + 1) for k in range(len(model.analog_layers()))]
     return out
 
 
@@ -97,7 +96,8 @@ def run_tasks(tasks: list[dict], jobs: int = 1, cache_dir=None, progress=print) 
 
     Workers run single-threaded (numba and BLAS): runs are parallel across processes, and
     multi-threaded BLAS spinning on a loaded machine costs more than it gains at these sizes.
-    ``jobs = 0`` runs the tasks in this process instead.
+    ``jobs = 0`` runs the tasks in this process instead. Workers are started with ``spawn``:
+    a script that calls this must guard its top level with ``if __name__ == "__main__":``.
 
     With ``cache_dir``, each finished task is written to ``cache_dir/<task name>.json`` and a
     task whose file exists is not run again, so an interrupted sweep resumes where it stopped.

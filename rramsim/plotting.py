@@ -113,24 +113,34 @@ def accuracy_vs_asymmetry(summary: dict, path) -> Path:
     return _save(fig, path)
 
 
-def weights_vs_symmetry_points(panels: dict[str, dict], path, title: str = "") -> Path:
-    """Scatter of trained device weights w against each device's symmetry point, one panel per
-    run (``panels[label] = layer_weights_vs_symmetry_point(...)``)."""
+def weights_vs_symmetry_points(panels: dict[str, list[dict]], path, title: str = "") -> Path:
+    """Scatter of trained device weights w (and references r) against each device's symmetry
+    point: one column per run (``panels[label]``), one row per layer (the list of
+    :func:`rramsim.experiments.layer_weights_vs_symmetry_point` dicts, each with ``layer``)."""
     plt = _plt()
-    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.8), squeeze=False)
-    for ax, (label, d) in zip(axes[0], panels.items()):
-        ax.scatter(d["symmetry_point"], d["device_weight"], s=1, alpha=0.3, label="device w")
-        ax.scatter(d["symmetry_point"], d["reference"], s=1, alpha=0.3, color="C3",
-                   label="reference r")
-        lim = [min(np.min(d["symmetry_point"]), -0.2), max(np.max(d["symmetry_point"]), 0.6)]
-        ax.plot(lim, lim, "k--", lw=0.8)
-        ax.set_xlabel("device symmetry point w_sp")
-        ax.set_ylabel("device weight w / reference r")
-        ax.set_title(label, fontsize=9)
-        ax.legend(fontsize=7, markerscale=8, loc="upper left")
-        if "slope_device_weight" in d:
-            ax.text(0.97, 0.03, f"slope of w on w_sp: {d['slope_device_weight']:.2f}\n"
-                                f"slope of w - r on w_sp: {d['slope_weight']:.2f}",
-                    transform=ax.transAxes, ha="right", va="bottom", fontsize=7)
+    n_rows = max(len(v) for v in panels.values())
+    fig, axes = plt.subplots(n_rows, len(panels), figsize=(3.9 * len(panels), 3.3 * n_rows),
+                             squeeze=False)
+    for col, (label, layers) in enumerate(panels.items()):
+        for row, d in enumerate(layers):
+            ax = axes[row][col]
+            ax.scatter(d["symmetry_point"], d["device_weight"], s=1, alpha=0.3, label="device w")
+            ax.scatter(d["symmetry_point"], d["reference"], s=1, alpha=0.3, color="C3",
+                       label="reference r")
+            sp = np.asarray(d["symmetry_point"])
+            lo, hi = np.percentile(sp, [0.5, 99.5])
+            pad = 0.1 * (hi - lo) + 0.05
+            lim = [min(lo - pad, -0.2), max(hi + pad, 0.6)]
+            ax.plot(lim, lim, "k--", lw=0.8)
+            ax.set_xlim(lim)
+            ax.set_xlabel("device symmetry point w_sp")
+            ax.set_ylabel(f"layer {d.get('layer', row + 1)}: w, r")
+            if row == 0:
+                ax.set_title(label, fontsize=9)
+                ax.legend(fontsize=7, markerscale=8, loc="upper left")
+            if "slope_device_weight" in d:
+                ax.text(0.97, 0.03, f"slope of w on w_sp: {d['slope_device_weight']:.2f}\n"
+                                    f"slope of w - r on w_sp: {d['slope_weight']:.2f}",
+                        transform=ax.transAxes, ha="right", va="bottom", fontsize=7)
     fig.suptitle(title, fontsize=9)
     return _save(fig, path)

@@ -13,9 +13,9 @@ Outputs (``--out``, default ``plots/``):
 - ``zero_shifting__accuracy_vs_asymmetry.png``: final test accuracy vs up_down (mean, min-max);
 - ``zero_shifting__learning_curves.png``: test accuracy per epoch at up_down 0 and the strongest
   asymmetry, with and without zero-shifting, and floating point;
-- ``zero_shifting__weights_vs_sp.png``: trained device weights of the second layer (256 -> 128,
-  the hidden layer whose devices receive the most pulses per device) against the devices'
-  symmetry points (the pull of the weights towards the symmetry point);
+- ``zero_shifting__weights_vs_sp.png``: trained device weights of every layer against the
+  devices' symmetry points (the pull of the weights towards the symmetry point), seed 0, at
+  up_down 0 and the strongest asymmetry, with and without zero-shifting;
 - ``zero_shifting.json``: every run's history and the summary the figures are drawn from;
 - per-run JSON under ``<out>/zero_shifting_runs/`` (a rerun resumes from them).
 
@@ -94,8 +94,8 @@ def main():
                                              "reference at mid value"): r["weights_vs_sp"]
               for r in runs if r.get("weights_vs_sp")}
     plotting.weights_vs_symmetry_points(panels, args.out / f"{tag}__weights_vs_sp.png",
-                                        "layer 2 after training: device weight w and reference r"
-                                        " vs the device's symmetry point")
+                                        "after training: device weight w and reference r vs "
+                                        "the device's symmetry point, per layer")
     print(f"\n{'up_down':>8s}  {'mid reference':>22s}  {'zero-shifted':>22s}")
     for a, b in zip(summary["curves"]["reference at mid value"], summary["curves"]["zero-shifted"]):
         print(f"{a['up_down']:8.2f}  {100 * a['mean']:8.2f} % (+-{100 * a['std']:5.2f})  "
