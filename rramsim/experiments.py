@@ -91,13 +91,22 @@ def _run_training_task(task: dict) -> dict:
     return out
 
 
-def run_tasks(tasks: list[dict], jobs: int = 1, cache_dir=None, progress=print) -> list[dict]:
+def _describe_training(res: dict) -> str:
+    return f"test accuracy {100 * res['final_test_accuracy']:.2f} %"
+
+
+def run_tasks(tasks: list[dict], jobs: int = 1, cache_dir=None, progress=print, runner=None,
+              describe=None) -> list[dict]:
     """Run training tasks, ``jobs`` at a time in worker processes (one thread each).
 
     Workers run single-threaded (numba and BLAS): runs are parallel across processes, and
     multi-threaded BLAS spinning on a loaded machine costs more than it gains at these sizes.
     ``jobs = 0`` runs the tasks in this process instead. Workers are started with ``spawn``:
     a script that calls this must guard its top level with ``if __name__ == "__main__":``.
+
+    ``runner(task) -> dict`` runs one task (a module-level function, so workers can import it;
+    default: MNIST MLP training, :func:`_run_training_task`); the result must keep the task's
+    ``name``. ``describe(result) -> str`` words its progress line.
 
     With ``cache_dir``, each finished task is written to ``cache_dir/<task name>.json`` and a
     task whose file exists is not run again, so an interrupted sweep resumes where it stopped.
@@ -118,7 +127,9 @@ def run_tasks(tasks: list[dict], jobs: int = 1, cache_dir=None, progress=print) 
             results[t["name"]] = json.loads(path.read_text())
         else:
             todo.append(t)
-    if todo:
+    runner = runner or _run_training_task
+    describe = describe or _describe_training
+    if todo and progress:
         progress(f"{len(todo)} runs to do ({len(tasks) - len(todo)} cached), {jobs} at a time")
     t0 = time.perf_counter()
 
@@ -127,12 +138,13 @@ def run_tasks(tasks: list[dict], jobs: int = 1, cache_dir=None, progress=print) 
         results[res["name"]] = res
         if cache_dir:
             write_json(Path(cache_dir) / f"{res['name']}.json", res)
-        progress(f"  [{len(results)}/{len(tasks)}] {res['name']}: test accuracy "
-                 f"{100 * res['final_test_accuracy']:.2f} % ({time.perf_counter() - t0:.0f} s)")
+        if progress:
+            progress(f"  [{len(results)}/{len(tasks)}] {res['name']}: {describe(res)} "
+                     f"({time.perf_counter() - t0:.0f} s)")
 
     if jobs <= 0:  # in this process (for debugging): BLAS / numba keep their thread settings
         for t in todo:
-            finish(_run_training_task(t))
+            finish(runner(t))
     elif todo:
         env_keys = ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
         old = {k: os.environ.get(k) for k in env_keys}
@@ -141,7 +153,7 @@ def run_tasks(tasks: list[dict], jobs: int = 1, cache_dir=None, progress=print) 
             # spawn (not fork): the workers must import numpy/numba with one thread each
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-                futures = [pool.submit(_run_training_task, t) for t in todo]
+                futures = [pool.submit(runner, t) for t in todo]
                 for f in as_completed(futures):
                     finish(f.result())
         finally:

@@ -14,11 +14,11 @@ Four pieces, each usable alone (no files written here; studies write):
 
 The data, step by step (:func:`label_curve`, :func:`fourier_features`)::
 
-    s(t)  = sum_{m=1}^{M} sin(2 pi f_m t + phi_m),   t = 0 .. T-1      (f_m log-uniform, random phi_m)
-    u(t)  = (rank of s(t) among s(0..T-1) + 1/2) / T                  (exactly uniform values)
-    q(t)  = Q_shape(u(t))                                             (quantile function of the shape)
-    y(t)  = (q(t) - min q) / (max q - min q)                          (labels in [0, 1])
-    x(t)  = y(t) + noise * eps(t),   eps ~ N(0, 1) i.i.d.             (the observed, noisy curve)
+    s(t) = sum_{m=1}^{M} sin(2 pi f_m t + phi_m),  t = 0 .. T-1   (f_m log-uniform, phi_m uniform)
+    u(t) = (rank of s(t) among s(0 .. T-1) + 1/2) / T           (values exactly uniform)
+    q(t) = Q_shape(u(t))                                        (the shape's quantile function)
+    y(t) = (q(t) - min q) / (max q - min q)                     (labels in [0, 1])
+    x(t) = y(t) + noise * eps(t),  eps ~ N(0, 1) i.i.d.         (the observed, noisy curve)
 
 A sample ending at time i has the label ``y(i + horizon)`` and the input features
 ``c_k = (1/W) sum_{j=0}^{W-1} x(i - W + 1 + j) h_j exp(-2 pi i k j / W)``, ``k = 0 .. K-1``, with
@@ -43,8 +43,8 @@ from rramsim.rng import generator, spawn
 SHAPES = ("unimodal", "skewed_unimodal", "bimodal", "skewed_bimodal")
 
 #: Mixture components (weight, mean, standard deviation) of the two bimodal shapes.
-_MIXTURES = {"bimodal": ((0.5, -1.0, 0.4), (0.5, 1.0, 0.4)),
-             "skewed_bimodal": ((0.75, -1.0, 0.4), (0.25, 1.2, 0.5))}
+_MIXTURES = {"bimodal": ((0.5, -1.0, 0.5), (0.5, 1.0, 0.5)),
+             "skewed_bimodal": ((0.7, -1.0, 0.5), (0.3, 1.2, 0.5))}
 
 #: Log-standard deviation of the lognormal behind the skewed unimodal shape.
 _LOGNORMAL_SIGMA = 0.5
@@ -230,8 +230,8 @@ def shape_quantile(shape: str, u) -> np.ndarray:
 
     - ``unimodal``: the inverse normal CDF, ``Phi^-1(u)``;
     - ``skewed_unimodal``: lognormal, ``exp(0.5 Phi^-1(u))`` (right-skewed);
-    - ``bimodal``: equal mixture of N(-1, 0.4^2) and N(1, 0.4^2);
-    - ``skewed_bimodal``: 0.75 N(-1, 0.4^2) + 0.25 N(1.2, 0.5^2).
+    - ``bimodal``: equal mixture of N(-1, 0.5^2) and N(1, 0.5^2);
+    - ``skewed_bimodal``: 0.7 N(-1, 0.5^2) + 0.3 N(1.2, 0.5^2).
 
     ``u`` (any shape) must lie in (0, 1).
     """
@@ -406,28 +406,16 @@ def sample_skewness(y) -> float:
 
 
 def count_modes(y, bins: int = 30, smooth: int = 3, min_prominence: float = 0.1) -> int:
-    """Number of modes of the histogram of ``y``: local maxima of the (moving-average smoothed)
-    histogram that rise above both neighbouring minima by ``min_prominence`` x the highest bin."""
+    """Number of modes of the histogram of ``y`` (1-d): peaks of the moving-average smoothed
+    histogram (``smooth`` bins) whose prominence is at least ``min_prominence`` times the highest
+    bin (a peak at either end counts)."""
+    from scipy.signal import find_peaks
+
     counts, _ = np.histogram(np.asarray(y, dtype=np.float64).ravel(), bins=bins)
-    k = np.ones(smooth) / smooth
-    h = np.convolve(np.pad(counts.astype(float), smooth // 2, mode="edge"), k, mode="valid")
-    thr = min_prominence * h.max()
-    modes, i = 0, 0
-    # Walk the histogram: a mode is a rise of more than thr followed by a fall of more than thr.
-    low, high, rising = h[0], h[0], True
-    for v in h[1:]:
-        if rising:
-            high = max(high, v)
-            if high - v > thr and high - low > thr:
-                modes, rising, low = modes + 1, False, v
-        else:
-            low = min(low, v)
-            if v - low > thr:
-                rising, high = True, v
-        i += 1
-    if rising and high - low > thr:
-        modes += 1
-    return modes
+    h = np.convolve(np.pad(counts.astype(float), smooth // 2, mode="edge"),
+                    np.ones(smooth) / smooth, mode="valid")
+    peaks, _ = find_peaks(np.pad(h, 1), prominence=min_prominence * h.max())
+    return int(peaks.size)
 
 
 # --- metrics ---------------------------------------------------------------------------------
@@ -441,20 +429,34 @@ def rmse(outputs, targets) -> float:
     return float(np.sqrt(np.mean((z - t) ** 2))) if z.size else float("nan")
 
 
-def histogram_overlap(a, b, bins: int = 40, value_range=(0.0, 1.0)) -> float:
-    """Overlap coefficient ``sum_k min(p_k, q_k)`` of the histograms of ``a`` and ``b`` (each
-    normalised to probabilities) on ``bins`` equal bins over ``value_range``, plus one overflow
-    bin on each side; 1 for identical histograms, 0 for disjoint ones."""
+#: Histogram bins (on [0, 1], plus one overflow bin each side) of the stored predictions.
+HIST_BINS = 40
+
+
+def histogram_counts(values, bins: int = HIST_BINS, value_range=(0.0, 1.0)) -> list[int]:
+    """Counts of ``values`` in ``bins`` equal bins over ``value_range = (lo, hi)`` (the last bin
+    closed), with one overflow bin on each side (``bins + 2`` numbers: ``< lo``, the bins,
+    ``> hi``)."""
     lo, hi = _check_support(value_range)
-    edges = np.concatenate([[-np.inf], np.linspace(lo, hi, bins + 1), [np.inf]])
-    p = np.histogram(np.ravel(a), edges)[0] / max(np.size(a), 1)
-    q = np.histogram(np.ravel(b), edges)[0] / max(np.size(b), 1)
+    bins = _check_positive_int(bins, "bins")
+    v = np.asarray(values, dtype=np.float64).ravel()
+    inner = np.histogram(v[(v >= lo) & (v <= hi)], bins, (lo, hi))[0]  # last bin closed
+    return [int(np.sum(v < lo))] + inner.tolist() + [int(np.sum(v > hi))]
+
+
+def histogram_overlap(a, b, bins: int = HIST_BINS, value_range=(0.0, 1.0)) -> float:
+    """Overlap coefficient ``sum_k min(p_k, q_k)`` of the histograms of ``a`` and ``b`` (each
+    normalised to probabilities) on the bins of :func:`histogram_counts` (``bins`` equal bins
+    over ``value_range`` and an overflow bin each side); 1 for identical histograms, 0 for
+    disjoint ones."""
+    p = np.asarray(histogram_counts(a, bins, value_range)) / max(np.size(a), 1)
+    q = np.asarray(histogram_counts(b, bins, value_range)) / max(np.size(b), 1)
     return float(np.minimum(p, q).sum())
 
 
 def regression_metrics(outputs, targets, train_labels, density: LabelDensity | None = None,
                        tail: float = 0.05, density_threshold: float = 0.5,
-                       bins: int = 40) -> dict:
+                       bins: int = HIST_BINS) -> dict:
     """Test-set metrics of a regression network.
 
     Parameters
@@ -487,7 +489,7 @@ def regression_metrics(outputs, targets, train_labels, density: LabelDensity | N
         density = LabelDensity.fit(train_labels, support=(train_labels.min(), train_labels.max()))
     lo_q, hi_q = np.quantile(train_labels, [tail, 1 - tail])
     a, b = density.support
-    g = density.pdf(np.clip(t, a, b))
+    g = density.pdf(t)
     regions = {"low_tail": t <= lo_q, "high_tail": t >= hi_q,
                "low_density": g < density_threshold / (b - a)}
     regions["tails"] = regions["low_tail"] | regions["high_tail"]
@@ -512,9 +514,9 @@ LOSSES = ("mse", "mae", "huber", "wes")
 
 
 def make_loss(name: str, density: LabelDensity | None = None, beta: float = 1.0,
-              delta: float = 0.1, max_weight: float | None = None):
+              delta: float = 0.1, density_floor: float = 0.0):
     """A regression loss by name: 'mse', 'mae', 'huber' (``delta`` in label units) or 'wes'
-    (needs the training-label ``density``; ``beta``, ``max_weight``)."""
+    (needs the training-label ``density``; ``beta``, ``density_floor``)."""
     from rramsim.nn import HuberLoss, MAELoss, MSELoss, WESLoss
 
     _check_choice(name, LOSSES, "loss")
@@ -526,7 +528,7 @@ def make_loss(name: str, density: LabelDensity | None = None, beta: float = 1.0,
         return HuberLoss(delta)
     if density is None:
         raise ValueError("loss 'wes' needs the training-label density")
-    return WESLoss(density, beta, max_weight=max_weight)
+    return WESLoss(density, beta, density_floor=density_floor)
 
 
 def build_regressor(n_in: int, hidden=(64, 64), activation: str = "tanh", config=None,
@@ -562,19 +564,33 @@ def build_regressor(n_in: int, hidden=(64, 64), activation: str = "tanh", config
 def predict(model, x, batch_size: int = 1000) -> np.ndarray:
     """Network outputs (N,) for inputs (N, n_in), in eval mode."""
     model.eval()
-    out = np.concatenate([model.forward(x[s:s + batch_size]) for s in range(0, len(x), batch_size)])
+    out = np.concatenate([model.forward(x[s:s + batch_size])
+                          for s in range(0, len(x), batch_size)])
     model.train()
     return out.ravel()
 
 
 def train_regressor(data: RegressionData, loss, hidden=(64, 64), activation: str = "tanh",
                     epochs: int = 60, batch_size: int = 32, lr: float = 0.05,
-                    lr_decay: float = 0.1, config=None, seed=None, progress: bool = False):
+                    lr_decay: float = 0.1, warmup: int = 0, config=None, seed=None,
+                    progress: bool = False):
     """Train a regression network on ``data`` with ``loss`` by :func:`rramsim.training.fit`
     (SGD, test RMSE recorded each epoch as ``test_rmse``).
 
-    The learning rate decays linearly from ``lr`` to ``lr * lr_decay`` over the epochs. The
-    seed is split into the network's (initial weights, tiles) and the shuffling's.
+    Learning rate of epoch ``e`` (1-based): ``lr * min(1, e / (warmup + 1)) * (1 - (1 -
+    lr_decay) (e - 1) / (epochs - 1))``: a linear warm-up over the first ``warmup`` epochs (WES
+    gives a few samples weights of tens; a full step on them while the network is far from
+    the data can diverge) and a linear decay to ``lr * lr_decay``. The seed is split into the
+    network's (initial weights, tiles) and the shuffling's.
+
+    Parameters
+    ----------
+    data : the training and test sets (:func:`make_dataset`)
+    loss : a :class:`~rramsim.nn.Loss` (see :func:`make_loss`)
+    hidden, activation, config : the network (:func:`build_regressor`)
+    epochs, batch_size, lr, lr_decay, warmup : the SGD schedule (see above)
+    seed : seeds the network and the shuffling
+    progress : show a progress line on stderr
 
     Returns
     -------
@@ -583,16 +599,179 @@ def train_regressor(data: RegressionData, loss, hidden=(64, 64), activation: str
     from rramsim.training import fit
 
     epochs = _check_positive_int(epochs, "epochs", 0)
+    warmup = _check_positive_int(warmup, "warmup", 0)
     if not (0 < lr_decay <= 1):
         raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay}")
+    if not (lr > 0):
+        raise ValueError(f"lr must be > 0, got {lr}")
     model_seed, shuffle_seed = spawn(seed, 2)
     model = build_regressor(data.x_train.shape[1], hidden, activation, config, model_seed)
 
     def schedule(epoch):
         frac = (epoch - 1) / max(epochs - 1, 1)
-        return lr * (1.0 - (1.0 - lr_decay) * frac)
+        return lr * min(1.0, epoch / (warmup + 1)) * (1.0 - (1.0 - lr_decay) * frac)
 
     history = fit(model, data.x_train, data.y_train, data.x_test, data.y_test, epochs=epochs,
                   batch_size=batch_size, lr=lr, seed=shuffle_seed, progress=progress, loss=loss,
                   metric=rmse, metric_name="test_rmse", lr_schedule=schedule)
     return model, history, predict(model, data.x_test)
+
+
+# --- study runs ------------------------------------------------------------------------------
+
+def data_summary(data: RegressionData, density: LabelDensity, bins: int = HIST_BINS,
+                 snippet: int = 400) -> dict:
+    """What the data figure shows: label histograms (train and test, on [0, 1]), the fitted
+    density on a grid, skewness, number of modes and a stretch of the clean and noisy curve."""
+    grid = np.linspace(*density.support, 201)
+    start = int(data.train_ends[0])
+    return {"spec": data.spec, "bins": bins,
+            "train_counts": histogram_counts(data.y_train, bins)[1:-1],
+            "test_counts": histogram_counts(data.y_test, bins)[1:-1],
+            "density_grid": grid, "density": density.pdf(grid),
+            "skewness": sample_skewness(data.y_train), "modes": count_modes(data.y_train),
+            "curve": data.curve[start:start + snippet], "noisy": data.noisy[start:start + snippet]}
+
+
+def loss_label(task: dict) -> str:
+    """Display name of a task's loss: 'MSE', 'MAE', 'Huber', or 'WES beta=...'."""
+    name = task["loss"]
+    return f"WES beta={task['beta']:g}" if name == "wes" else \
+        {"mse": "MSE", "mae": "MAE", "huber": "Huber"}[name]
+
+
+def run_wes_task(task: dict) -> dict:
+    """One study run described by a JSON-able dict; returns the dict with its results added.
+
+    Keys: ``name``; ``shape``, ``noise``, ``seed`` and optionally ``data`` (more keyword
+    arguments of :func:`make_dataset`); ``loss`` (one of :data:`LOSSES`) with ``beta``,
+    ``delta``, ``density_floor``; ``train`` (keyword arguments of :func:`train_regressor`:
+    hidden, activation, epochs, batch_size, lr, lr_decay); optionally ``preset`` and
+    ``overrides`` (an analog network on tiles of that preset); ``density_degree``, ``tail``,
+    ``density_threshold``.
+
+    The data depend on (shape, noise, seed) only, so that every loss sees the same sets; the
+    network's initial weights and the shuffling come from the same seed.
+
+    Added keys: ``metrics`` (:func:`regression_metrics`), ``history`` (test RMSE and train loss
+    of about 30 epochs, :func:`thin_history`), ``pred_counts`` and ``test_counts``
+    (:func:`histogram_counts`), ``seconds``, and ``diverged`` (None, or the error message of a run whose outputs became NaN/infinite; its
+    metrics are then NaN).
+    """
+    t0 = time.perf_counter()
+    data_seed, train_seed = spawn(task["seed"], 2)
+    data = make_dataset(task["shape"], task["noise"], seed=data_seed, **task.get("data", {}))
+    density = LabelDensity.fit(data.y_train, degree=task.get("density_degree", 8),
+                               support=(0.0, 1.0))
+    loss = make_loss(task["loss"], density, beta=task.get("beta", 1.0),
+                     delta=task.get("delta", 0.1),
+                     density_floor=task.get("density_floor", 0.0))
+    config = None
+    if task.get("preset") is not None:
+        from rramsim.config import load_preset
+
+        config = load_preset(task["preset"], task.get("overrides", {}))
+    try:
+        _, history, pred = train_regressor(data, loss, config=config, seed=train_seed,
+                                           **task.get("train", {}))
+    except FloatingPointError as exc:  # diverged: recorded, not fatal to a sweep
+        return dict(task, diverged=str(exc), metrics={k: float("nan") for k in _METRIC_KEYS},
+                    history=[], pred_counts=None, test_counts=histogram_counts(data.y_test),
+                    seconds=time.perf_counter() - t0)
+    metrics = regression_metrics(pred, data.y_test, data.y_train, density,
+                                 tail=task.get("tail", 0.05),
+                                 density_threshold=task.get("density_threshold", 0.5))
+    return dict(task, diverged=None, metrics=metrics, history=thin_history(history),
+                pred_counts=histogram_counts(pred), test_counts=histogram_counts(data.y_test),
+                seconds=time.perf_counter() - t0)
+
+
+def thin_history(history: list[dict], points: int = 30) -> list[dict]:
+    """``{epoch, test_rmse, train_loss}`` of about ``points`` evenly spaced epochs of a
+    :func:`~rramsim.training.fit` history (every k-th epoch, k = len // points, and the last),
+    to keep the stored learning curves small."""
+    step = max(1, (len(history) - 1) // points)
+    keep = list(range(0, len(history), step))
+    if keep[-1] != len(history) - 1:
+        keep.append(len(history) - 1)
+    return [{"epoch": history[i]["epoch"], "test_rmse": history[i]["test_rmse"],
+             "train_loss": history[i]["train_loss"]} for i in keep]
+
+
+_METRIC_KEYS = ("rmse", "rmse_low_tail", "rmse_high_tail", "rmse_tails", "rmse_low_density",
+                "rmse_core", "overlap")
+
+
+def _describe_wes(res: dict) -> str:
+    m = res["metrics"]
+    return ("diverged" if res.get("diverged")
+            else f"RMSE {m['rmse']:.4f}, tails {m['rmse_tails']:.4f}")
+
+
+def run_regression_tasks(tasks: list[dict], jobs: int = 1, cache_dir=None,
+                         progress=print) -> list[dict]:
+    """Run :func:`run_wes_task` on every task through :func:`rramsim.experiments.run_tasks`:
+    ``jobs`` at a time in single-threaded worker processes, with its per-run JSON cache (a task
+    whose ``cache_dir/<name>.json`` exists is read instead of run, so a sweep resumes)."""
+    from rramsim.experiments import run_tasks
+
+    jobs = _check_positive_int(jobs, "jobs")
+    return run_tasks(tasks, jobs=jobs, cache_dir=cache_dir, progress=progress,
+                     runner=run_wes_task, describe=_describe_wes)
+
+
+def summarise_runs(runs: list[dict], metrics=("rmse", "rmse_tails", "rmse_low_tail",
+                                                "rmse_high_tail", "rmse_low_density",
+                                                "overlap"), reference: str = "MSE") -> dict:
+    """Statistics of each metric per shape and loss, from runs of :func:`run_wes_task`.
+
+    Returns
+    -------
+    dict with
+    ``by_noise[shape][noise][loss label][metric]``: stats over seeds;
+    ``overall[shape][loss label][metric]``: stats over all (noise, seed) runs;
+    ``change[shape][loss label][metric]``: stats over (noise, seed) pairs of the relative change
+    ``metric / metric of the reference loss - 1`` in the same (shape, noise, seed) (the same
+    data and initial weights), i.e. a paired comparison with ``reference`` (MSE);
+    ``diverged``: the names of the runs that diverged.
+    Stats are :func:`rramsim.results.summary_stats` dicts (mean, std, min, max, n) over the
+    runs that did not diverge (their metrics are NaN; ``n`` tells how many remain).
+    """
+    from rramsim.results import summary_stats
+
+    by_noise: dict = {}
+    overall: dict = {}
+    ref = {(r["shape"], r["noise"], r["seed"]): r["metrics"] for r in runs
+           if loss_label(r) == reference}
+    change: dict = {}
+    for r in runs:
+        label = loss_label(r)
+        by_noise.setdefault(r["shape"], {}).setdefault(str(r["noise"]), {}) \
+            .setdefault(label, []).append(r["metrics"])
+        overall.setdefault(r["shape"], {}).setdefault(label, []).append(r["metrics"])
+        base = ref.get((r["shape"], r["noise"], r["seed"]))
+        if base is not None:
+            change.setdefault(r["shape"], {}).setdefault(label, []).append(
+                {k: _ratio(r["metrics"][k], base[k]) - 1.0 for k in metrics})
+
+    def stats(ms):
+        out = {}
+        for k in metrics:
+            v = [m[k] for m in ms if m[k] is not None and np.isfinite(m[k])]
+            out[k] = summary_stats(v) if v else {"mean": float("nan"), "std": float("nan"),
+                                                  "min": float("nan"), "max": float("nan"),
+                                                  "n": 0}
+        return out
+
+    return {"by_noise": {s: {n: {lab: stats(ms) for lab, ms in d2.items()}
+                             for n, d2 in d1.items()} for s, d1 in by_noise.items()},
+            "overall": {s: {lab: stats(ms) for lab, ms in d1.items()}
+                        for s, d1 in overall.items()},
+            "change": {s: {lab: stats(ms) for lab, ms in d1.items()}
+                       for s, d1 in change.items()},
+            "diverged": [r["name"] for r in runs if r.get("diverged")]}
+
+
+def _ratio(a, b) -> float:
+    """a / b, NaN where either is missing (None in JSON, NaN for a diverged run)."""
+    return float("nan") if a is None or b is None else float(a) / float(b)

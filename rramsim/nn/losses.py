@@ -108,7 +108,7 @@ class HuberLoss(Loss):
     """
 
     def __init__(self, delta: float = 1.0):
-        if not (np.isfinite(delta) and delta > 0):
+        if not _is_number(delta) or not (np.isfinite(delta) and delta > 0):
             raise ValueError(f"HuberLoss: delta must be a finite number > 0, got {delta}")
         self.delta = float(delta)
 
@@ -124,9 +124,19 @@ class HuberLoss(Loss):
         return np.clip(self._diff, -self.delta, self.delta) / self._diff.size
 
 
-#: Gauss-Legendre nodes and weights on [-1, 1] for the WES normalisation integral (exact for
-#: polynomials of degree < 512; the integrands are smooth densities).
-_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(256)
+def _panel_quadrature(panels: int = 256, order: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights of composite Gauss-Legendre quadrature on [-1, 1] (``panels`` equal
+    panels of ``order`` points): spectrally accurate for smooth integrands, and still accurate
+    (O(panel width^2)) across the kink that a density floor puts into the WES normaliser."""
+    x, w = np.polynomial.legendre.leggauss(order)
+    edges = np.linspace(-1.0, 1.0, panels + 1)
+    half = 0.5 * np.diff(edges)
+    nodes = (edges[:-1] + half)[:, None] + half[:, None] * x[None, :]
+    return nodes.ravel(), (half[:, None] * w[None, :]).ravel()
+
+
+#: Quadrature for the WES normaliser Z (2048 nodes on [-1, 1]).
+_GL_NODES, _GL_WEIGHTS = _panel_quadrature()
 
 
 class WESLoss(Loss):
@@ -134,17 +144,24 @@ class WESLoss(Loss):
     label density to the power ``beta``, so that rare (tail) labels count more.
 
     With ``g`` the density of the training labels on its support ``[a, b]``
-    (``integral_a^b g(y) dy = 1``)::
+    (``integral_a^b g(y) dy = 1``), optionally floored at ``eps`` times the uniform density::
 
-        w(t)    = g(t)^(-beta) / Z,     Z = integral_a^b g(y)^(1 - beta) dy  (= E_{y~g}[g^-beta])
-        L       = mean_i  w(t_i) (z_i - t_i)^2
-        dL/dz_i = 2 w(t_i) (z_i - t_i) / N                                  (N = z.size)
+        g_eps(y) = max(g(y), eps / (b - a))                       (eps = 0: no floor)
+        w(t)     = g_eps(t)^(-beta) / Z,   Z = integral_a^b g(y) g_eps(y)^(-beta) dy
+        L        = mean_i  w(t_i) (z_i - t_i)^2
+        dL/dz_i  = 2 w(t_i) (z_i - t_i) / N                        (N = z.size)
 
-    ``Z`` makes the weights average to one over the label distribution, so the loss is on the
-    scale of the MSE for every ``beta`` (one learning rate serves all). For uniform labels
-    (``g = 1 / (b - a)``) every weight is 1 and WES is exactly the MSE; so it is for ``beta = 0``.
-    The larger ``beta``, the more the low-density labels weigh: ``w(y1) / w(y2) =
-    (g(y2) / g(y1))^beta`` grows with ``beta`` wherever ``g(y1) < g(y2)``.
+    ``Z`` makes the weights average to one over the label distribution (``E_{y~g}[w(y)] = 1``;
+    ``Z = integral g^(1 - beta)`` without a floor), so the loss is on the scale of the MSE for
+    every ``beta`` and one learning rate serves all. For uniform labels (``g = 1 / (b - a)``)
+    every weight is 1 and WES is exactly the MSE; so it is for ``beta = 0``. The larger
+    ``beta``, the more the low-density labels weigh: ``w(y1) / w(y2) = (g(y2) / g(y1))^beta``
+    grows with ``beta`` wherever ``g(y1) < g(y2)`` (above the floor).
+
+    The floor is not in the paper. It bounds the weights where the density estimate rests on a
+    handful of labels (the extreme ends, where ``g`` can be 1/1000 of the uniform density and
+    ``g^-beta`` would let one sample dominate a mini-batch, or, through ``Z``, shrink the weight
+    of every other sample to nothing); the largest weight ratio is ``(max g (b - a) / eps)^beta``.
 
     Parameters
     ----------
@@ -155,20 +172,18 @@ class WESLoss(Loss):
         (see :meth:`from_labels`).
     beta : float
         Scaling hyperparameter, >= 0 (0 gives the MSE).
-    max_weight : float or None
-        Optional cap on ``w`` (after normalisation), against the few samples whose density is
-        nearly zero dominating a mini-batch step; None (the default, as in the paper) caps
-        nothing.
+    density_floor : float
+        ``eps`` in [0, 1]: the density is floored at ``eps`` times the uniform density
+        ``1 / (b - a)`` (0, the default, is the paper's unfloored form).
     """
 
-    def __init__(self, density, beta: float = 1.0, max_weight: float | None = None):
-        if not (isinstance(beta, (int, float, np.integer, np.floating))
-                and np.isfinite(beta) and beta >= 0):
+    def __init__(self, density, beta: float = 1.0, density_floor: float = 0.0):
+        if not _is_number(beta) or not (np.isfinite(beta) and beta >= 0):
             raise ValueError(f"WESLoss: beta (the scaling hyperparameter) must be a finite "
                              f"number >= 0, got {beta!r}")
-        if max_weight is not None and not (np.isfinite(max_weight) and max_weight >= 1):
-            raise ValueError(f"WESLoss: max_weight must be None or a finite number >= 1, "
-                             f"got {max_weight!r}")
+        if not _is_number(density_floor) or not (0 <= density_floor <= 1):
+            raise ValueError(f"WESLoss: density_floor must be a number in [0, 1] (a fraction "
+                             f"of the uniform density), got {density_floor!r}")
         if not (hasattr(density, "pdf") and hasattr(density, "support")):
             raise TypeError(f"WESLoss: density must have .pdf(y) and .support, got "
                             f"{type(density).__name__}")
@@ -176,22 +191,25 @@ class WESLoss(Loss):
         if not (np.isfinite(a) and np.isfinite(b) and a < b):
             raise ValueError(f"WESLoss: density.support must be a finite interval (a, b) with "
                              f"a < b, got {density.support}")
-        self.density, self.beta, self.max_weight = density, float(beta), max_weight
+        self.density, self.beta = density, float(beta)
+        self.density_floor = float(density_floor)
+        self._g_min = self.density_floor / (b - a)
         half = 0.5 * (b - a)
         g = np.asarray(density.pdf(a + half * (_GL_NODES + 1.0)), dtype=np.float64)
         if not np.all(g > 0) or not np.all(np.isfinite(g)):
             raise ValueError("WESLoss: the density must be finite and > 0 on its support")
-        #: The normaliser Z = integral of g^(1 - beta) over the support (Gauss-Legendre).
-        self.norm = float(half * np.dot(_GL_WEIGHTS, g ** (1.0 - self.beta)))
+        #: The normaliser Z = integral of g g_eps^-beta over the support (by quadrature).
+        self.norm = float(half * np.dot(_GL_WEIGHTS, g * np.maximum(g, self._g_min)
+                                        ** (-self.beta)))
 
     @classmethod
     def from_labels(cls, labels, beta: float = 1.0, support=None, degree: int = 8,
-                    max_weight: float | None = None) -> "WESLoss":
+                    density_floor: float = 0.0) -> "WESLoss":
         """WES with the density fitted on ``labels`` (N,) by
         :meth:`rramsim.regression.LabelDensity.fit` (log-polynomial of ``degree``)."""
         from rramsim.regression import LabelDensity
 
-        return cls(LabelDensity.fit(labels, degree=degree, support=support), beta, max_weight)
+        return cls(LabelDensity.fit(labels, degree=degree, support=support), beta, density_floor)
 
     def weights(self, targets) -> np.ndarray:
         """The normalised weights ``w(t)`` (same shape as ``targets``); ValueError for NaN or
@@ -199,8 +217,8 @@ class WESLoss(Loss):
         t = np.asarray(targets, dtype=np.float64)
         if not np.all(np.isfinite(t)):
             raise ValueError("WESLoss: targets contain NaN or infinite values")
-        w = np.asarray(self.density.pdf(t), dtype=np.float64) ** (-self.beta) / self.norm
-        return w if self.max_weight is None else np.minimum(w, self.max_weight)
+        g = np.asarray(self.density.pdf(t), dtype=np.float64)
+        return np.maximum(g, self._g_min) ** (-self.beta) / self.norm
 
     def forward(self, outputs, targets) -> float:
         z, t = _regression_pair(outputs, targets, "WESLoss")
@@ -210,3 +228,7 @@ class WESLoss(Loss):
 
     def grad(self):
         return 2.0 * self._w * self._diff / self._diff.size
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
