@@ -391,3 +391,18 @@ def analog_mvm(M, X, inp_bits, inp_bound, out_bits, out_bound, out_noise, noise_
         for i in range(n_out):
             Y[b, i] = y[i] * s * 2.0 ** k
     return Y, repeats
+
+
+def numeric_grad(f, x, eps=1e-6):
+    """Central finite-difference gradient of the scalar ``f()`` with respect to the array ``x``
+    (perturbed in place, entry by entry, and restored)."""
+    g = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + eps
+        fp = f()
+        x[idx] = old - eps
+        fm = f()
+        x[idx] = old
+        g[idx] = (fp - fm) / (2 * eps)
+    return g

@@ -7,19 +7,9 @@ from rramsim.config import load_preset
 from rramsim.models import build_mlp, load_model, save_model
 from rramsim.nn import (SGD, AnalogLinear, Linear, MSELoss, ReLU, Sequential, Sigmoid,
                         SoftmaxCrossEntropy, Tanh)
+from naive import numeric_grad
 
 
-def _numeric_grad(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + eps
-        fp = f()
-        x[idx] = old - eps
-        fm = f()
-        x[idx] = old
-        g[idx] = (fp - fm) / (2 * eps)
-    return g
 
 
 @pytest.mark.parametrize("act", [Sigmoid, Tanh, ReLU])
@@ -39,8 +29,8 @@ def test_network_gradients_match_finite_differences(act):
         p.grad[...] = 0
     gx = net.backward(loss.grad())
     for p in net.parameters():
-        np.testing.assert_allclose(p.grad, _numeric_grad(f, p.value), rtol=1e-5, atol=1e-8)
-    np.testing.assert_allclose(gx, _numeric_grad(f, x), rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(p.grad, numeric_grad(f, p.value), rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(gx, numeric_grad(f, x), rtol=1e-5, atol=1e-8)
 
 
 def test_mse_gradient():
@@ -48,7 +38,7 @@ def test_mse_gradient():
     z, t = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
     loss = MSELoss()
     loss(z, t)
-    np.testing.assert_allclose(loss.grad(), _numeric_grad(lambda: loss(z, t), z), rtol=1e-6)
+    np.testing.assert_allclose(loss.grad(), numeric_grad(lambda: loss(z, t), z), rtol=1e-6)
 
 
 def test_cross_entropy_rejects_bad_labels_and_nan():

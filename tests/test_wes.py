@@ -6,19 +6,9 @@ import pytest
 
 from rramsim.nn import HuberLoss, MAELoss, MSELoss, WESLoss
 from rramsim.regression import LabelDensity, make_dataset
+from naive import numeric_grad
 
 
-def _numeric_grad(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + eps
-        fp = f()
-        x[idx] = old - eps
-        fm = f()
-        x[idx] = old
-        g[idx] = (fp - fm) / (2 * eps)
-    return g
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +70,7 @@ def test_regression_loss_gradients_match_finite_differences(make, bimodal_densit
     z = (t + r)[:, None]
     loss = make(density)
     loss(z, t)
-    np.testing.assert_allclose(loss.grad(), _numeric_grad(lambda: loss(z, t), z), rtol=1e-6,
+    np.testing.assert_allclose(loss.grad(), numeric_grad(lambda: loss(z, t), z), rtol=1e-6,
                                atol=1e-10)
 
 
