@@ -71,6 +71,7 @@ def learning_curves(curves: dict[str, list[dict]], path, title: str = "") -> Pat
             ax.fill_between(epochs, acc.min(axis=0), acc.max(axis=0), alpha=0.2,
                             color=line.get_color())
     ax.set_xlabel("epoch")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
