@@ -9,8 +9,8 @@ Networks (first and last layers full precision, the rest binary, as in the BNN p
 - ``binary_mlp``: ``Linear -> BN -> act -> [BinaryLinear -> BN -> act] x k -> Linear``;
 - ``binary_lenet`` (LeNet-5 style, 28 x 28 inputs): ``Conv5x5 -> pool -> BN -> act ->
   BinaryConv5x5 -> pool -> BN -> act -> BinaryLinear -> BN -> act -> Linear``;
-- ``binary_vgg`` (small VGG, 28 x 28 inputs): ``Conv3x3 -> BN -> act -> BinaryConv3x3 -> pool ->
-  BN -> act -> BinaryConv3x3 -> BN -> act -> BinaryConv3x3 -> pool -> BN -> act ->
+- ``binary_vgg`` (small VGG, 28 x 28 inputs): ``Conv3x3 -> pool -> BN -> act -> BinaryConv3x3 ->
+  BN -> act -> BinaryConv3x3 -> pool -> BN -> act -> BinaryConv3x3 -> pool -> BN -> act ->
   BinaryLinear -> BN -> act -> Linear``.
 
 Families (``family``):
@@ -79,8 +79,8 @@ def _latent_clip(weight_quantizer):
     return None if isinstance(get_quantizer(weight_quantizer), Identity) else 1.0
 
 
-class _Names:
-    """Seeds and unique names for the layers of one network."""
+class _Seeds:
+    """Independent child seeds for the layers of one network, in construction order."""
 
     def __init__(self, seed, n: int = 64):
         self.seeds = iter(spawn(seed, n))
@@ -114,7 +114,7 @@ def build_binary_mlp(sizes=(784, 512, 512, 10), family: str = "xnor", act="ste_s
     if len(sizes) < 3 or min(sizes) < 1:
         raise ValueError(f"sizes needs an input, at least one hidden width and the classes, got "
                          f"{sizes}")
-    nm = _Names(seed)
+    nm = _Seeds(seed)
     clip = _latent_clip(weight_quantizer)
     layers: list[Module] = [Flatten(), Linear(sizes[0], sizes[1], bias=False, seed=nm.seed(),
                                               name="fc1"), BatchNorm1d(sizes[1], name="bn1")]
@@ -128,7 +128,10 @@ def build_binary_mlp(sizes=(784, 512, 512, 10), family: str = "xnor", act="ste_s
             layers += [lin, bn, make_activation(act, n_out, f"act{k}")]
         else:
             branch = [make_activation(act, n_in, f"act{k}"), lin, bn]
-            layers.append(Residual(*branch) if n_in == n_out else Sequential(*branch))
+            if n_in == n_out:
+                layers.append(Residual(*branch))
+            else:  # no identity shortcut across a change of width
+                layers += branch
     if family == "bireal":
         layers.append(make_activation(act, sizes[-2], "act_out"))
     layers.append(Linear(sizes[-2], sizes[-1], seed=nm.seed(), name=f"fc{len(sizes) - 1}"))
@@ -138,32 +141,36 @@ def build_binary_mlp(sizes=(784, 512, 512, 10), family: str = "xnor", act="ste_s
 
 def build_binary_lenet(channels=(32, 64), hidden: int = 512, family: str = "xnor",
                        act="ste_sign", weight_quantizer="scaled_sign", in_channels: int = 1,
-                       n_classes: int = 10, seed=None) -> Sequential:
+                       n_classes: int = 10, conv_dtype: str = "float64",
+                       seed=None) -> Sequential:
     """LeNet-5-style binary CNN for 28 x 28 images (N, in_channels, 28, 28).
 
     xnor: ``Conv5x5(c1) -> pool2 -> BN -> act -> BinConv5x5(c2) -> pool2 -> BN -> act ->
     BinLinear(c2 * 4 * 4 -> hidden) -> BN -> act -> Linear(hidden -> classes)``.
     bireal: the binary convolution gets 'same' padding and a shortcut (channels repeated
-    c2 / c1 times), so the flattened size is c2 * 6 * 6.
+    c2 / c1 times), so the flattened size is c2 * 6 * 6. ``conv_dtype`` is the convolutions'
+    compute precision (:class:`~rramsim.nn.conv.Conv2d`).
     """
     _check_family(family)
     c1, c2 = (int(c) for c in channels)
     if family == "bireal" and c2 % c1:
         raise ValueError(f"bireal needs c2 to be a multiple of c1, got {channels}")
-    nm = _Names(seed)
+    nm = _Seeds(seed)
     clip = _latent_clip(weight_quantizer)
-    layers: list[Module] = [Conv2d(in_channels, c1, 5, bias=False, seed=nm.seed(), name="conv1"),
+    layers: list[Module] = [Conv2d(in_channels, c1, 5, bias=False, seed=nm.seed(), name="conv1",
+                                   dtype=conv_dtype),
                             MaxPool2d(2), BatchNorm2d(c1, name="bn1")]
     if family == "xnor":
         layers += [make_activation(act, c1, "act1"),
                    BinaryConv2d(c1, c2, 5, weight_quantizer=weight_quantizer, latent_clip=clip,
-                                seed=nm.seed(), name="conv2"),
+                                seed=nm.seed(), name="conv2", dtype=conv_dtype),
                    MaxPool2d(2), BatchNorm2d(c2, name="bn2"), make_activation(act, c2, "act2")]
         flat = c2 * 4 * 4
     else:
         layers += [Residual(make_activation(act, c1, "act1"),
                             BinaryConv2d(c1, c2, 5, padding=2, weight_quantizer=weight_quantizer,
-                                         latent_clip=clip, seed=nm.seed(), name="conv2"),
+                                         latent_clip=clip, seed=nm.seed(), name="conv2",
+                                         dtype=conv_dtype),
                             BatchNorm2d(c2, name="bn2"), repeat=c2 // c1),
                    MaxPool2d(2), make_activation(act, c2, "act2")]
         flat = c2 * 6 * 6
@@ -174,18 +181,26 @@ def build_binary_lenet(channels=(32, 64), hidden: int = 512, family: str = "xnor
                Linear(hidden, n_classes, seed=nm.seed(), name="fc4")]
     return _finish(layers, {"kind": "binary_lenet", "channels": [c1, c2], "hidden": int(hidden),
                             "family": family, "act": act, "in_channels": int(in_channels),
-                            "n_classes": int(n_classes),
+                            "n_classes": int(n_classes), "conv_dtype": conv_dtype,
                             "weight_quantizer": get_quantizer(weight_quantizer).config()})
 
 
 def build_binary_vgg(channels=(32, 64), hidden: int = 256, family: str = "xnor", act="ste_sign",
                      weight_quantizer="scaled_sign", in_channels: int = 1, n_classes: int = 10,
-                     dropout: float = 0.0, seed=None) -> Sequential:
-    """Small VGG-style binary CNN for 28 x 28 images: two stages of two 3x3 convolutions
-    (channels c1, c2), each stage ending in a 2x2 max-pool; the first convolution is full
-    precision, the others binary; then ``BinLinear(c2 * 7 * 7 -> hidden) -> BN -> act ->
-    Linear(hidden -> classes)``. bireal: shortcut around each binary convolution.
-    ``dropout`` (before the last layer) is seeded by ``seed``.
+                     dropout: float = 0.0, conv_dtype: str = "float64",
+                     seed=None) -> Sequential:
+    """Small VGG-style binary CNN for 28 x 28 images (N, in_channels, 28, 28), 3x3 convolutions
+    with 'same' padding:
+
+    ``Conv(c1) -> pool -> BN -> act`` (full precision, 28 -> 14), ``BinConv(c1 -> c1) -> BN ->
+    act``, ``BinConv(c1 -> c2) -> pool -> BN -> act`` (14 -> 7), ``BinConv(c2 -> c2) -> pool ->
+    BN -> act`` (7 -> 3), ``BinLinear(9 c2 -> hidden) -> BN -> act -> [Dropout] ->
+    Linear(hidden -> classes)`` (full precision).
+
+    bireal: each binary convolution becomes ``x + BN(BinConv(act(x)))`` (channels of the
+    shortcut repeated c2 / c1 times where they grow), with the pools after the blocks.
+    ``dropout`` (before the last layer) is seeded by ``seed``; ``conv_dtype`` is the
+    convolutions' compute precision (:class:`~rramsim.nn.conv.Conv2d`).
     """
     from rramsim.nn import Dropout
 
@@ -193,16 +208,17 @@ def build_binary_vgg(channels=(32, 64), hidden: int = 256, family: str = "xnor",
     c1, c2 = (int(c) for c in channels)
     if family == "bireal" and c2 % c1:
         raise ValueError(f"bireal needs c2 to be a multiple of c1, got {channels}")
-    nm = _Names(seed)
+    nm = _Seeds(seed)
     clip = _latent_clip(weight_quantizer)
 
     def bconv(cin, cout, name):
         return BinaryConv2d(cin, cout, 3, padding=1, weight_quantizer=weight_quantizer,
-                            latent_clip=clip, seed=nm.seed(), name=name)
+                            latent_clip=clip, seed=nm.seed(), name=name, dtype=conv_dtype)
 
     layers: list[Module] = [Conv2d(in_channels, c1, 3, padding=1, bias=False, seed=nm.seed(),
-                                   name="conv1"), BatchNorm2d(c1, name="bn1")]
-    plan = [(c1, c1, True), (c1, c2, False), (c2, c2, True)]  # (in, out, pool after)
+                                   name="conv1", dtype=conv_dtype),
+                            MaxPool2d(2), BatchNorm2d(c1, name="bn1")]
+    plan = [(c1, c1, False), (c1, c2, True), (c2, c2, True)]  # (in, out, pool after)
     if family == "xnor":
         layers.append(make_activation(act, c1, "act1"))
         for k, (cin, cout, pool) in enumerate(plan, start=2):
@@ -218,7 +234,7 @@ def build_binary_vgg(channels=(32, 64), hidden: int = 256, family: str = "xnor",
             if pool:
                 layers.append(MaxPool2d(2))
         layers.append(make_activation(act, c2, "act4"))
-    layers += [Flatten(), BinaryLinear(c2 * 49, hidden, weight_quantizer, latent_clip=clip,
+    layers += [Flatten(), BinaryLinear(c2 * 9, hidden, weight_quantizer, latent_clip=clip,
                                        seed=nm.seed(), name="fc5"),
                BatchNorm1d(hidden, name="bn5"), make_activation(act, hidden, "act5")]
     dseed = nm.seed()
@@ -228,25 +244,54 @@ def build_binary_vgg(channels=(32, 64), hidden: int = 256, family: str = "xnor",
     return _finish(layers, {"kind": "binary_vgg", "channels": [c1, c2], "hidden": int(hidden),
                             "family": family, "act": act, "in_channels": int(in_channels),
                             "n_classes": int(n_classes), "dropout": float(dropout),
+                            "conv_dtype": conv_dtype,
                             "weight_quantizer": get_quantizer(weight_quantizer).config()})
 
 
-def build_lenet5(seed=None) -> Sequential:
+def build_lenet5(conv_dtype: str = "float64", seed=None) -> Sequential:
     """The classic full-precision LeNet-5 (ReLU, max-pool) for 28 x 28 inputs:
     ``Conv5x5(6, pad 2) -> ReLU -> pool -> Conv5x5(16) -> ReLU -> pool -> 400 -> 120 -> 84 ->
-    10`` (the speed benchmark's network)."""
-    nm = _Names(seed)
-    layers = [Conv2d(1, 6, 5, padding=2, seed=nm.seed(), name="conv1"), ReLU(), MaxPool2d(2),
-              Conv2d(6, 16, 5, seed=nm.seed(), name="conv2"), ReLU(), MaxPool2d(2), Flatten(),
+    10`` (the speed benchmark's network); ``conv_dtype`` as in :class:`~rramsim.nn.Conv2d`."""
+    nm = _Seeds(seed)
+    layers = [Conv2d(1, 6, 5, padding=2, seed=nm.seed(), name="conv1", dtype=conv_dtype), ReLU(),
+              MaxPool2d(2), Conv2d(6, 16, 5, seed=nm.seed(), name="conv2", dtype=conv_dtype),
+              ReLU(), MaxPool2d(2), Flatten(),
               Linear(400, 120, seed=nm.seed(), name="fc1"), ReLU(),
               Linear(120, 84, seed=nm.seed(), name="fc2"), ReLU(),
               Linear(84, 10, seed=nm.seed(), name="fc3")]
-    return _finish(layers, {"kind": "lenet5"})
+    return _finish(layers, {"kind": "lenet5", "conv_dtype": conv_dtype})
 
 
 #: Builders by spec kind.
 BUILDERS = {"binary_mlp": build_binary_mlp, "binary_lenet": build_binary_lenet,
             "binary_vgg": build_binary_vgg, "lenet5": build_lenet5}
+
+
+_XNOR_W = {"name": "scaled_sign", "per_channel": True, "clip": None}
+
+#: The networks and training settings of the accuracy floors (issue 4), by name: ``spec`` for
+#: :func:`build_from_spec` and the keyword arguments of :func:`train_network`.
+FLOOR_RUNS = {
+    "mlp": {"spec": {"kind": "binary_mlp", "sizes": [784, 512, 512, 10], "family": "xnor",
+                     "act": "ste_sign", "weight_quantizer": _XNOR_W},
+            "dataset": "mnist", "epochs": 10, "batch_size": 64, "lr": 3e-3},
+    "lenet": {"spec": {"kind": "binary_lenet", "channels": [16, 32], "hidden": 256,
+                       "family": "xnor", "act": "ste_sign", "weight_quantizer": _XNOR_W,
+                       "in_channels": 1, "n_classes": 10, "conv_dtype": "float64"},
+              "dataset": "mnist", "epochs": 10, "batch_size": 64, "lr": 3e-3},
+    "vgg": {"spec": {"kind": "binary_vgg", "channels": [32, 64], "hidden": 256,
+                     "family": "xnor", "act": "ste_sign", "weight_quantizer": _XNOR_W,
+                     "in_channels": 1, "n_classes": 10, "dropout": 0.0,
+                     "conv_dtype": "float32"},
+            "dataset": "fashion-mnist", "epochs": 8, "batch_size": 64, "lr": 3e-3},
+    "vgg_fp": {"spec": {"kind": "binary_vgg", "channels": [32, 64], "hidden": 256,
+                        "family": "xnor", "act": "relu",
+                        "weight_quantizer": {"name": "identity"}, "in_channels": 1,
+                        "n_classes": 10, "dropout": 0.0, "conv_dtype": "float32"},
+               "dataset": "fashion-mnist", "epochs": 8, "batch_size": 64, "lr": 1e-3},
+    "lenet5": {"spec": {"kind": "lenet5", "conv_dtype": "float64"}, "dataset": "mnist", "epochs": 10, "batch_size": 64,
+               "lr": 1e-3},
+}
 
 
 def build_from_spec(spec: dict, seed=0) -> Sequential:
@@ -290,8 +335,10 @@ def decouple(model: Sequential) -> Sequential:
     if spec is None or spec.get("kind") not in ("binary_mlp", "binary_lenet", "binary_vgg") \
             or spec.get("family") != "xnor":
         raise ValueError("decouple needs an xnor-family network from rramsim.binary_nets")
-    act = get_quantizer(spec["act"]) if not isinstance(spec["act"], str) or \
-        spec["act"] not in ("relu", "hardtanh") else None
+    try:
+        act = get_quantizer(spec["act"])
+    except ValueError:  # relu, hardtanh, learnable threshold
+        act = None
     if not isinstance(act, NLevel) or act.n != 2:
         raise ValueError(f"decouple needs ternary activations (nlevel, n=2), got {spec['act']!r}")
     wq = get_quantizer(spec["weight_quantizer"])
@@ -467,8 +514,8 @@ def train_network(spec: dict, dataset: str = "mnist", epochs: int = 10, batch_si
     Parameters
     ----------
     spec : a builder spec (``model.spec``); ignored for building when ``model`` is given
-    optimizer : "adam" or "sgd" (momentum 0.9); schedule : "cosine", "step" (x0.1 at 1/2 and
-        3/4 of the epochs) or "constant"
+    optimizer : "adam" or "sgd" (momentum 0.9); schedule : "cosine", "step" (x0.1 every third
+        of the epochs) or "constant"
 
     Returns
     -------
@@ -494,7 +541,7 @@ def train_network(spec: dict, dataset: str = "mnist", epochs: int = 10, batch_si
     if schedule == "cosine":
         sched = CosineLR(lr, epochs)
     elif schedule == "step":
-        sched = _MultiStep(lr, [max(1, epochs // 2), max(1, 3 * epochs // 4)])
+        sched = StepLR(lr, step_size=max(1, epochs // 3), gamma=0.1)
     elif schedule == "constant":
         sched = None
     else:
@@ -508,9 +555,135 @@ def train_network(spec: dict, dataset: str = "mnist", epochs: int = 10, batch_si
     return model, history, info
 
 
-class _MultiStep:
-    def __init__(self, lr0, milestones):
-        self.lr0, self.milestones = lr0, milestones
+# analysis and task runner --------------------------------------------------------------------
 
-    def __call__(self, epoch):
-        return self.lr0 * 0.1 ** sum(epoch > m for m in self.milestones)
+def _walk(layers):
+    for la in layers:
+        if isinstance(la, Residual):
+            yield from _walk(la.inner.layers)
+        elif isinstance(la, Sequential):
+            yield from _walk(la.layers)
+        else:
+            yield la
+
+
+def activation_stats(model: Sequential, x: np.ndarray, batch_size: int = 1000) -> dict:
+    """Fraction of outputs above zero of every activation-quantizer layer, in eval mode on ``x``:
+    the fraction of +1 of a sign/threshold activation, of 1 of a {0, 1} one. Also
+    returns the learned thresholds (mean over channels per layer) of learnable-threshold layers
+    and the mean batch-norm bias beta of the batch norms feeding activations.
+
+    Returns
+    -------
+    dict with ``fraction_positive`` (list, one per activation layer), ``mean_fraction_positive``,
+    ``learned_theta`` (list) and ``bn_bias_mean`` (list).
+    """
+    acts = [la for la in _walk(model.layers) if isinstance(la, (Quantize, LearnableThreshold))]
+    counts = np.zeros(len(acts))
+    totals = np.zeros(len(acts))
+    model.eval()
+    try:
+        for start in range(0, len(x), batch_size):
+            model.forward(x[start:start + batch_size])
+            for k, la in enumerate(acts):  # each layer kept its last input
+                y = la.forward(la._x)
+                counts[k] += np.count_nonzero(y > 0)
+                totals[k] += y.size
+    finally:
+        model.train()
+    frac = counts / np.maximum(totals, 1)
+    return {"fraction_positive": frac.tolist(),
+            "mean_fraction_positive": float(frac.mean()) if len(frac) else float("nan"),
+            "learned_theta": [float(la.theta.value.mean()) for la in acts
+                              if isinstance(la, LearnableThreshold)],
+            "bn_bias_mean": [float(la.bias.value.mean()) for la in _walk(model.layers)
+                             if isinstance(la, (BatchNorm1d, BatchNorm2d))]}
+
+
+def run_task(task: dict) -> dict:
+    """One run described by a JSON-able dict (for worker processes and caching).
+
+    ``task["kind"]``:
+
+    - ``"train"``: :func:`train_network` with ``spec``, ``dataset``, ``epochs``, ``batch_size``,
+      ``lr``, ``train_subset``, ``seed``; adds ``activation_stats`` on the test set;
+    - ``"binaryduo"``: train the coupled (ternary) network of ``spec`` for ``epochs`` at ``lr``,
+      decouple it (:func:`decouple`), record the decoupled network's accuracy before any
+      fine-tuning, then fine-tune it for ``finetune_epochs`` at ``finetune_lr``;
+    - ``"mismatch"``: train as ``"train"``, then :func:`gradient_mismatch` of layer ``layer`` on
+      ``mismatch_batch`` training images for each smoothing ``sigma`` in ``sigmas``
+      (``n_coords``, ``n_noise``); adds ``mismatch`` (list of ``{sigma, cosine,
+      cosine_halves}``).
+
+    Returns the task dict plus ``history``, ``final_test_accuracy``, ``n_parameters`` and
+    kind-specific fields.
+    """
+    from rramsim.data import train_test
+    from rramsim.training import evaluate
+
+    common = dict(dataset=task.get("dataset", "mnist"), batch_size=task.get("batch_size", 64),
+                  train_subset=task.get("train_subset"), data_dir=task.get("data_dir"),
+                  optimizer=task.get("optimizer", "adam"), schedule=task.get("schedule", "cosine"))
+    verbose = task.get("verbose", True)
+
+    def report(rec):
+        if verbose and rec["epoch"] > 0:
+            print(f"    {task['name']}: epoch {rec['epoch']}, test accuracy "
+                  f"{100 * rec['test_accuracy']:.2f} %, {rec['seconds']:.0f} s", flush=True)
+
+    out = dict(task)
+    if task.get("kind", "train") == "train":
+        model, history, info = train_network(task["spec"], epochs=task["epochs"], lr=task["lr"],
+                                             seed=task["seed"], on_epoch=report, **common)
+    elif task["kind"] == "binaryduo":
+        coupled, h1, info1 = train_network(task["spec"], epochs=task["epochs"], lr=task["lr"],
+                                           seed=task["seed"], on_epoch=report, **common)
+        model = decouple(coupled)
+        _, _, x_test, y_test = train_test(data_dir=common["data_dir"], dataset=common["dataset"],
+                                          train_subset=1, seed=0)
+        x_test = x_test.reshape(-1, 1, 28, 28)
+        out["coupled_test_accuracy"] = h1[-1]["test_accuracy"]
+        out["decoupled_test_accuracy"] = evaluate(model, x_test, y_test)
+        out["coupled_n_parameters"] = info1["n_parameters"]
+        out["decoupled_spec"] = model.spec
+        # the fine-tuning run shares the seed's data and shuffling children
+        _, h2, info = train_network(model.spec, epochs=task["finetune_epochs"],
+                                    lr=task["finetune_lr"], seed=task["seed"], model=model,
+                                    on_epoch=report, **common)
+        history = h1 + [dict(r, epoch=r["epoch"] + task["epochs"], stage="finetune")
+                        for r in h2[1:]]
+    elif task["kind"] == "mismatch":
+        from rramsim.nn import SoftmaxCrossEntropy
+
+        model, history, info = train_network(task["spec"], epochs=task["epochs"], lr=task["lr"],
+                                             seed=task["seed"], on_epoch=report, **common)
+        x_tr, y_tr, _, _ = train_test(data_dir=common["data_dir"], dataset=common["dataset"],
+                                      train_subset=task["mismatch_batch"],
+                                      seed=spawn(task["seed"], 4)[3])
+        out["mismatch"] = []
+        for sigma in task["sigmas"]:
+            res = gradient_mismatch(model, task["layer"], x_tr.reshape(-1, 1, 28, 28), y_tr,
+                                    SoftmaxCrossEntropy(), n_coords=task["n_coords"],
+                                    n_noise=task["n_noise"], sigma=sigma, seed=task["seed"])
+            out["mismatch"].append({"sigma": sigma, "cosine": res["cosine"],
+                                    "cosine_halves": res["cosine_halves"]})
+    else:
+        raise ValueError(f"unknown task kind {task.get('kind')!r}; valid: train, binaryduo, "
+                         "mismatch")
+    x_test = train_test(data_dir=common["data_dir"], dataset=common["dataset"], train_subset=1,
+                        seed=0)[2].reshape(-1, 1, 28, 28)
+    out.update(history=history, final_test_accuracy=history[-1]["test_accuracy"],
+               n_parameters=info["n_parameters"], activation_stats=activation_stats(model,
+                                                                                    x_test))
+    return out
+
+
+def run_tasks(tasks: list[dict], jobs: int = 1, cache_dir=None, progress=print) -> list[dict]:
+    """Run :func:`run_task` tasks through :func:`rramsim.experiments.run_tasks`: ``jobs`` at a
+    time in single-threaded worker processes, with its per-run JSON cache (a task whose
+    ``cache_dir/<name>.json`` exists is not run again)."""
+    from rramsim.experiments import run_tasks as _run_tasks
+
+    return _run_tasks(tasks, jobs=jobs, cache_dir=cache_dir, progress=progress, runner=run_task)
+
+

@@ -161,6 +161,11 @@ def cmd_train(args) -> int:
                                                                  if args.zero_shift else "")
     print(f"training 784-256-128-10 sigmoid MLP ({label}), {args.epochs} epochs, batch "
           f"{args.batch_size}, lr {args.lr}, seed {args.seed}", file=sys.stderr)
+    if cfg is not None and cfg.reference.zero_shift:
+        how = (f"pulse protocol, {cfg.reference.sp_pairs} up/down pairs per device"
+               if cfg.reference.sp_method == "pulses" else "closed form")
+        print(f"zero-shifting: finding every device's symmetry point ({how}) ...",
+              file=sys.stderr)
     model, history, info = train_mnist_mlp(
         cfg, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         train_subset=args.train_subset, seed=args.seed, data_dir=args.data_dir,
@@ -192,6 +197,45 @@ def cmd_demo(args) -> int:
 
     return run_demo(out=args.out, seed=args.seed, data_dir=args.data_dir,
                     train_subset=args.train_subset, epochs=args.epochs, jobs=args.jobs)
+
+
+def cmd_train_binary(args) -> int:
+    """Train one of the binary networks of issue 4 (or its full-precision twin)."""
+    import json
+
+    from rramsim.binary_nets import FLOOR_RUNS, train_network
+    from rramsim.models import save_model
+    from rramsim.results import write_json
+
+    run = dict(FLOOR_RUNS[args.net])
+    for key in ("epochs", "batch_size", "lr", "dataset"):
+        if getattr(args, key) is not None:
+            run[key] = getattr(args, key)
+    spec = dict(run.pop("spec"))
+    if args.spec is not None:
+        spec.update(json.loads(args.spec))
+    print(f"training {args.net}: {json.dumps(spec)} on {run['dataset']}, {run['epochs']} epochs, "
+          f"batch {run['batch_size']}, Adam lr {run['lr']} (cosine), seed {args.seed}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    head = {"net": args.net, "spec": spec, "run": run, "seed": args.seed,
+            "train_subset": args.train_subset}
+    partial = []
+
+    def on_epoch(rec):  # history.json grows epoch by epoch, so an interrupted run leaves data
+        partial.append(rec)
+        write_json(args.out / "history.json", dict(head, history=partial, finished=False))
+        if args.quiet and rec["epoch"] > 0:
+            print(f"  epoch {rec['epoch']}: test accuracy {100 * rec['test_accuracy']:.2f} %, "
+                  f"{rec['seconds']:.1f} s", flush=True)
+
+    model, history, info = train_network(spec, seed=args.seed, train_subset=args.train_subset,
+                                         data_dir=args.data_dir, progress=not args.quiet,
+                                         on_epoch=on_epoch, **run)
+    write_json(args.out / "history.json", dict(head, history=history, info=info, finished=True))
+    save_model(args.out / "model.npz", model, meta={"net": args.net, "seed": args.seed})
+    print(f"final test accuracy {100 * history[-1]['test_accuracy']:.2f} %; wrote "
+          f"{args.out / 'history.json'} and {args.out / 'model.npz'}")
+    return 0
 
 
 # ---------------------------------------------------------------------------------- parser
@@ -287,6 +331,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="runs in parallel worker processes (default: 2, or 1 on one core)")
     _add_common(p, "out/demo")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("train-binary", formatter_class=fmt,
+                       help="train a binary network (BNN / XNOR / Bi-Real) on (Fashion-)MNIST",
+                       description="Train one of the binary networks of rramsim.binary_nets "
+                                   "with its floor settings (FLOOR_RUNS): mlp and lenet on "
+                                   "MNIST, vgg and its full-precision twin vgg_fp on "
+                                   "Fashion-MNIST, lenet5 (full precision). Writes "
+                                   "history.json and model.npz.")
+    p.add_argument("--net", choices=("mlp", "lenet", "vgg", "vgg_fp", "lenet5"),
+                   default="lenet", help="network (default lenet)")
+    p.add_argument("--spec", default=None,
+                   help="JSON dict of builder arguments to override, e.g. "
+                        "'{\"family\": \"bireal\"}'")
+    p.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default=None)
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate")
+    p.add_argument("--train-subset", type=int, default=None)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    _add_common(p, "out/train_binary")
+    p.set_defaults(func=cmd_train_binary)
     return parser
 
 

@@ -49,7 +49,9 @@ def build_mlp(sizes=MNIST_MLP, config: TileConfig | None = None, bias: str = "an
 
 def save_model(path, model: Sequential, meta: dict | None = None) -> Path:
     """Save a network built by :func:`build_mlp` (architecture, tile configuration, device
-    states, device parameters, random-stream states) to one ``.npz`` file."""
+    states, device parameters, random-stream states) or by a builder of
+    :mod:`rramsim.binary_nets` (architecture spec, weights, batch-norm running statistics) to
+    one ``.npz`` file."""
     path = Path(path)
     state = model.state_dict()
     header = {"spec": model.spec, "meta": meta or {}}
@@ -69,6 +71,13 @@ def load_model(path) -> Sequential:
     except (ValueError, KeyError, OSError) as exc:
         raise ValueError(f"{path} is not a saved rramsim model: {exc}") from None
     spec = header["spec"]
+    from rramsim.binary_nets import BUILDERS, build_from_spec
+
+    if spec.get("kind") in BUILDERS:
+        model = build_from_spec(spec, seed=0)
+        model.load_state_dict(state)
+        model.spec = spec
+        return model
     if spec.get("kind") != "mlp":
         raise ValueError(f"{path}: unknown model kind {spec.get('kind')!r}")
     config = None

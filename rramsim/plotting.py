@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 
 
-def _plt():
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (imported lazily: importing rramsim
+    stays cheap)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -16,18 +18,19 @@ def _plt():
     return plt
 
 
-def _save(fig, path) -> Path:
+def save_figure(fig, path) -> Path:
+    """Lay out ``fig``, write it to ``path`` (PNG, 120 dpi; folders created) and close it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    _plt().close(fig)
+    pyplot().close(fig)
     return path
 
 
 def pulse_response(weights, n_up: int, n_down: int, title: str, path) -> Path:
     """Weight after each pulse (weights: (n_pulses + 1,) or (n_pulses + 1, n_devices))."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.5))
     w = np.asarray(weights)
     ax.plot(np.arange(len(w)), w, lw=1)
@@ -35,11 +38,11 @@ def pulse_response(weights, n_up: int, n_down: int, title: str, path) -> Path:
     ax.set_xlabel(f"pulse number ({n_up} up, then {n_down} down)")
     ax.set_ylabel("weight w (normalised)")
     ax.set_title(title, fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def symmetry_point_histogram(measured, closed_form, title: str, path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     bins = np.linspace(min(np.min(measured), np.min(closed_form)),
                        max(np.max(measured), np.max(closed_form)), 60)
@@ -54,13 +57,13 @@ def symmetry_point_histogram(measured, closed_form, title: str, path) -> Path:
     axes[1].set_xlabel("closed form")
     axes[1].set_ylabel("pulse protocol")
     fig.suptitle(title, fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def learning_curves(curves: dict[str, list[dict]], path, title: str = "") -> Path:
     """Test accuracy per epoch; ``curves`` maps a label to a history (list of epoch records)
     or to a list of histories (several seeds: mean line, min-max band)."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for label, hist in curves.items():
         runs = hist if hist and isinstance(hist[0], list) else [hist]
@@ -77,24 +80,24 @@ def learning_curves(curves: dict[str, list[dict]], path, title: str = "") -> Pat
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def weight_histograms(layers: dict[str, np.ndarray], path, title: str = "") -> Path:
     """One histogram per layer of its weights."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(layers), figsize=(3.2 * len(layers), 3))
     for ax, (name, w) in zip(np.atleast_1d(axes), layers.items()):
         ax.hist(np.ravel(w), bins=80)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("weight")
     fig.suptitle(title, fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def accuracy_vs_asymmetry(summary: dict, path) -> Path:
     """Final test accuracy against up_down, with and without zero-shifting (mean, min-max)."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for label, rows in summary["curves"].items():
         x = [r["up_down"] for r in rows]
@@ -111,14 +114,14 @@ def accuracy_vs_asymmetry(summary: dict, path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(summary.get("title", ""), fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def weights_vs_symmetry_points(panels: dict[str, list[dict]], path, title: str = "") -> Path:
     """Scatter of trained device weights w (and references r) against each device's symmetry
     point: one column per run (``panels[label]``), one row per layer (the list of
     :func:`rramsim.experiments.layer_weights_vs_symmetry_point` dicts, each with ``layer``)."""
-    plt = _plt()
+    plt = pyplot()
     n_rows = max(len(v) for v in panels.values())
     fig, axes = plt.subplots(n_rows, len(panels), figsize=(3.9 * len(panels), 3.3 * n_rows),
                              squeeze=False)
@@ -144,4 +147,4 @@ def weights_vs_symmetry_points(panels: dict[str, list[dict]], path, title: str =
                                     f"slope of w - r on w_sp: {d['slope_weight']:.2f}",
                         transform=ax.transAxes, ha="right", va="bottom", fontsize=7)
     fig.suptitle(title, fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rramsim.plotting import _plt, _save
+from rramsim.plotting import pyplot, save_figure
 
 #: Display names of the metrics (keys of :func:`rramsim.regression.regression_metrics`).
 REGION_NAMES = {"rmse": "overall", "rmse_low_tail": "lowest 5 %", "rmse_high_tail": "highest 5 %",
@@ -24,7 +24,7 @@ def label_histograms(summaries: dict[str, dict], path, title: str = "") -> Path:
 
     ``summaries[shape]`` is :func:`rramsim.regression.data_summary`'s dict.
     """
-    plt = _plt()
+    plt = pyplot()
     n = len(summaries)
     fig, axes = plt.subplots(2, n, figsize=(3.6 * n, 5.6), squeeze=False)
     for k, (shape, s) in enumerate(summaries.items()):
@@ -52,7 +52,7 @@ def label_histograms(summaries: dict[str, dict], path, title: str = "") -> Path:
         if k == 0:
             ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def rmse_by_region(overall: dict, change: dict, losses: list[str], path, title: str = "",
@@ -61,7 +61,7 @@ def rmse_by_region(overall: dict, change: dict, losses: list[str], path, title: 
     (mean over runs); bottom, its change against MSE in the same runs (%, mean and std over the
     paired runs). ``overall[shape][loss label][metric]`` and ``change[...]`` hold summary
     statistics (:func:`rramsim.regression.summarise_runs`)."""
-    plt = _plt()
+    plt = pyplot()
     shapes = list(overall)
     fig, axes = plt.subplots(2, len(shapes), figsize=(4.2 * len(shapes), 6.4), squeeze=False)
     x = np.arange(len(regions))
@@ -90,7 +90,7 @@ def rmse_by_region(overall: dict, change: dict, losses: list[str], path, title: 
         top.set_title(_title(shape), fontsize=9)
     axes[0, 0].legend(fontsize=7, ncol=2)
     fig.suptitle(title, fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _loss_colors(losses) -> dict:
@@ -109,7 +109,7 @@ def prediction_histograms(panels: dict[str, dict], path, title: str = "") -> Pat
     per shape. ``panels[shape] = {"test_counts": [...], "pred_counts": {loss label: [...]},
     "overlap": {loss label: value}}`` with counts as from
     :func:`rramsim.regression.histogram_counts` (first and last entries: overflow bins)."""
-    plt = _plt()
+    plt = pyplot()
     n = len(panels)
     fig, axes = plt.subplots(1, n, figsize=(3.8 * n, 4.0), squeeze=False)
     for ax, (shape, p) in zip(axes[0], panels.items()):
@@ -133,7 +133,7 @@ def prediction_histograms(panels: dict[str, dict], path, title: str = "") -> Pat
         ax.set_ylim(0, ax.get_ylim()[1] * 1.35)  # room for the legend
         ax.legend(fontsize=6, loc="upper right")
     fig.suptitle(title, fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def rmse_vs_beta(by_noise: dict, betas: list[float], path, title: str = "",
@@ -141,7 +141,7 @@ def rmse_vs_beta(by_noise: dict, betas: list[float], path, title: str = "",
     """RMSE (mean over seeds) against the WES hyperparameter beta, one panel per shape, one
     colour per noise level, one line style per metric; beta = 0 is the MSE run.
     ``by_noise[shape][noise][loss label][metric]`` holds summary statistics."""
-    plt = _plt()
+    plt = pyplot()
     shapes = list(by_noise)
     styles = {"rmse": "-", "rmse_tails": "--", "rmse_low_density": ":"}
     fig, axes = plt.subplots(1, len(shapes), figsize=(4.2 * len(shapes), 3.8), squeeze=False)
@@ -159,7 +159,7 @@ def rmse_vs_beta(by_noise: dict, betas: list[float], path, title: str = "",
         ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=6.5, ncol=1)
     fig.suptitle(title, fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def analog_rmse(rows: list[dict], path, title: str = "",
@@ -169,7 +169,7 @@ def analog_rmse(rows: list[dict], path, title: str = "",
     one device share a hue (darker: the first loss)."""
     import matplotlib
 
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(9.5, 4.2))
     x = np.arange(len(metrics))
     width = 0.8 / max(len(rows), 1)
@@ -189,4 +189,4 @@ def analog_rmse(rows: list[dict], path, title: str = "",
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.set_title(title, fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)

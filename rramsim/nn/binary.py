@@ -85,16 +85,17 @@ class BinaryConv2d(Conv2d):
     """2-d convolution with quantized weights (and optionally quantized inputs).
 
     ``y = conv(iq(x), q(W)) + b``; W (C_out, C_in, K, K) latent weights. Parameters as
-    :class:`~rramsim.nn.conv.Conv2d` plus ``weight_quantizer`` (default ``"scaled_sign"``, per
-    output channel), ``input_quantizer`` and ``latent_clip`` as in :class:`BinaryLinear`.
+    :class:`~rramsim.nn.conv.Conv2d` (including ``dtype``) plus ``weight_quantizer`` (default
+    ``"scaled_sign"``, per output channel), ``input_quantizer`` and ``latent_clip`` as in
+    :class:`BinaryLinear`.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
                  padding: int = 0, weight_quantizer="scaled_sign", input_quantizer=None,
                  bias: bool = False, latent_clip: float | None = 1.0, seed=None,
-                 name: str = "binconv"):
+                 name: str = "binconv", dtype: str = "float64"):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, bias=bias,
-                         seed=seed, name=name)
+                         seed=seed, name=name, dtype=dtype)
         self.wq = get_quantizer(weight_quantizer)
         self.iq = None if input_quantizer is None else get_quantizer(input_quantizer)
         self.weight.clip_value = latent_clip

@@ -10,8 +10,9 @@ Straight-through shapes (``ste``), for activations with a threshold at ``t`` (th
 quantizer, or the middle of its clipping range):
 
 - ``"rect"``: ``dq/dx ~ h * 1{|x - t| <= w}``, the derivative of the clipped identity;
-- ``"triangle"``: ``dq/dx ~ 2 h (1 - |x - t| / w)^+``, Bi-Real Net's ApproxSign (a piecewise
-  quadratic in place of the clipped identity); same area as ``"rect"``.
+- ``"triangle"``: ``dq/dx ~ 2 h (1 - |x - t| / w)^+``, Bi-Real Net's ApproxSign (the derivative
+  of a piecewise quadratic in place of the clipped identity), one triangle per step of a
+  multi-level quantizer; each has the area of its step.
 
 Registered names (:data:`QUANTIZERS`): ``ste_sign``, ``scaled_sign``, ``threshold``, ``nlevel``,
 ``clip`` (full precision, the n -> infinity limit of ``nlevel``), ``identity``.
@@ -194,7 +195,10 @@ class NLevel(Quantizer):
     activation, steps at 1/4 and 3/4); n = 3: 2-bit {0, 1/3, 2/3, 1}.
 
     STE: ``dL/dx = dL/dq * 1{0 <= x <= 1}`` (``ste="rect"``, the derivative of clip(x, 0, 1)),
-    or ``dL/dq * 2 (1 - |2 x - 1|)^+`` (``ste="triangle"``, peaked at 1/2, unit area).
+    or ``ste="triangle"``: one ApproxSign triangle per step, ``dL/dq * 2 (1 - 2 d)`` on
+    [0, 1] with ``d = |v - round(v)|``, ``v = n x + 1/2``, the distance (in units of 1/n) to the
+    nearest step at ``(k - 1/2) / n``; each triangle has the area 1/n of its step (n = 1:
+    ``2 (1 - |2 x - 1|)^+``).
     """
 
     name = "nlevel"
@@ -212,7 +216,12 @@ class NLevel(Quantizer):
         return np.floor(self.n * np.clip(x, 0.0, 1.0) + 0.5) / self.n
 
     def backward(self, x, grad):
-        return grad * _ste_window(2.0 * np.asarray(x) - 1.0, self.ste)
+        x = np.asarray(x)
+        if self.ste == "rect":
+            return grad * _ste_window(2.0 * x - 1.0, "rect")
+        v = self.n * x + 0.5
+        d = np.abs(v - np.floor(v + 0.5))
+        return grad * np.where((x >= 0) & (x <= 1), 2.0 * (1.0 - 2.0 * d), 0.0)
 
 
 class Clip(Quantizer):
@@ -263,5 +272,6 @@ def get_quantizer(spec, **kwargs) -> Quantizer:
         kwargs = {**{k: v for k, v in spec.items() if k != "name"}, **kwargs}
         spec = spec.get("name")
     if spec not in QUANTIZERS:
-        raise ValueError(f"unknown quantizer {spec!r}; valid names: {', '.join(sorted(QUANTIZERS))}")
+        raise ValueError(f"unknown quantizer {spec!r}; valid names: "
+                         f"{', '.join(sorted(QUANTIZERS))}")
     return QUANTIZERS[spec](**kwargs)
