@@ -163,3 +163,21 @@ def run_tasks(tasks: list[dict], jobs: int = 1, cache_dir=None, progress=print, 
                 else:
                     os.environ[k] = v
     return [results[t["name"]] for t in tasks]
+
+
+def study_args(doc: str, name: str, argv=None, extra=None):
+    """The command line every study script shares: ``--quick``, ``--jobs``, ``--out``,
+    ``--data-dir``. Returns ``(args, tag)`` where ``tag`` is ``name`` or ``name_quick``, the
+    stem of the study's output files. ``extra(parser)`` may add study-specific options."""
+    import argparse
+    from pathlib import Path
+
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small version (a few minutes)")
+    ap.add_argument("--jobs", type=int, default=2, help="runs in parallel (default 2)")
+    ap.add_argument("--out", type=Path, default=Path("plots"), help="output folder (plots/)")
+    ap.add_argument("--data-dir", default=None, help="folder with the data set's IDX files")
+    if extra is not None:
+        extra(ap)
+    args = ap.parse_args(argv)
+    return args, name + ("_quick" if args.quick else "")

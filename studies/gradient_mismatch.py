@@ -29,13 +29,12 @@ Outputs (``--out``, default ``plots/``):
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
 
 import numpy as np
 
 from rramsim.binary_nets import build_binary_mlp, run_tasks
 from rramsim.plotting import pyplot, save_figure
+from rramsim.experiments import study_args
 from rramsim.results import summary_stats, write_json
 
 #: (label, activation spec) in order of precision; STE shapes as separate variants.
@@ -110,14 +109,8 @@ def plot_cosine(summary: dict, runs, spec, path, title: str):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="small version (a few minutes)")
-    ap.add_argument("--jobs", type=int, default=2, help="runs in parallel (default 2)")
-    ap.add_argument("--out", type=Path, default=Path("plots"))
-    ap.add_argument("--data-dir", default=None)
-    args = ap.parse_args()
+    args, tag = study_args(__doc__, "gradient_mismatch")
     spec = QUICK if args.quick else FULL
-    tag = "gradient_mismatch" + ("_quick" if args.quick else "")
     runs = run_tasks(make_tasks(spec, args.data_dir), jobs=args.jobs,
                      cache_dir=args.out / f"{tag}_runs")
     summary = summarise(runs, spec)

@@ -25,11 +25,9 @@ Outputs (``--out``, default ``plots/``):
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
 
 from rramsim import plotting
-from rramsim.experiments import run_tasks
+from rramsim.experiments import run_tasks, study_args
 from rramsim.results import summary_stats, write_json
 
 FULL = dict(levels=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5], seeds=[0, 1, 2], epochs=3, train_subset=None)
@@ -68,14 +66,8 @@ def summarise(runs: list[dict], levels) -> dict:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="small version (a few minutes)")
-    ap.add_argument("--jobs", type=int, default=2, help="runs in parallel (default 2)")
-    ap.add_argument("--out", type=Path, default=Path("plots"))
-    ap.add_argument("--data-dir", default=None)
-    args = ap.parse_args()
+    args, tag = study_args(__doc__, "zero_shifting")
     spec = QUICK if args.quick else FULL
-    tag = "zero_shifting" + ("_quick" if args.quick else "")
     tasks = make_tasks(spec["levels"], spec["seeds"], spec["epochs"], spec["train_subset"],
                        args.data_dir)
     runs = run_tasks(tasks, jobs=args.jobs, cache_dir=args.out / f"{tag}_runs")
