@@ -63,6 +63,16 @@ def _check_family(family):
         raise ValueError(f"unknown family {family!r}; valid: {', '.join(FAMILIES)}")
 
 
+
+def _conv_channels(family: str, channels) -> tuple[int, int]:
+    """Validate the family and the two convolution widths ``(c1, c2)`` of a CNN builder (Bi-Real
+    repeats shortcut channels, so c2 must be a multiple of c1)."""
+    _check_family(family)
+    c1, c2 = (int(c) for c in channels)
+    if family == "bireal" and c2 % c1:
+        raise ValueError(f"bireal needs c2 to be a multiple of c1, got {channels}")
+    return c1, c2
+
 def make_activation(act, channels: int, name: str) -> Module:
     """The activation layer for ``act`` (see the module docstring) on ``channels`` channels."""
     if act == "relu":
@@ -151,10 +161,7 @@ def build_binary_lenet(channels=(32, 64), hidden: int = 512, family: str = "xnor
     c2 / c1 times), so the flattened size is c2 * 6 * 6. ``conv_dtype`` is the convolutions'
     compute precision (:class:`~rramsim.nn.conv.Conv2d`).
     """
-    _check_family(family)
-    c1, c2 = (int(c) for c in channels)
-    if family == "bireal" and c2 % c1:
-        raise ValueError(f"bireal needs c2 to be a multiple of c1, got {channels}")
+    c1, c2 = _conv_channels(family, channels)
     nm = _Seeds(seed)
     clip = _latent_clip(weight_quantizer)
     layers: list[Module] = [Conv2d(in_channels, c1, 5, bias=False, seed=nm.seed(), name="conv1",
@@ -204,10 +211,7 @@ def build_binary_vgg(channels=(32, 64), hidden: int = 256, family: str = "xnor",
     """
     from rramsim.nn import Dropout
 
-    _check_family(family)
-    c1, c2 = (int(c) for c in channels)
-    if family == "bireal" and c2 % c1:
-        raise ValueError(f"bireal needs c2 to be a multiple of c1, got {channels}")
+    c1, c2 = _conv_channels(family, channels)
     nm = _Seeds(seed)
     clip = _latent_clip(weight_quantizer)
 

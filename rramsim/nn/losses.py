@@ -52,7 +52,7 @@ class SoftmaxCrossEntropy(Loss):
 
 
 class MSELoss(Loss):
-    """``L = mean_b sum_k (z - t)^2 / K``... averaged over all entries: ``mean((z - t)^2)``;
+    """Mean squared error over all entries: ``L = mean((z - t)^2)``;
     ``dL/dz = 2 (z - t) / z.size``."""
 
     def forward(self, outputs, targets) -> float:
