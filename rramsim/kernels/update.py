@@ -14,9 +14,8 @@ import math
 
 import numpy as np
 from numba import prange
-from numba.core import types
-from numba.extending import intrinsic
 
+from rramsim.kernels._bits import _popcount
 from rramsim.kernels._jit import inline, jit, serial_and_parallel, use_parallel
 from rramsim.kernels.device import apply_pulses
 from rramsim.kernels.rng import next_u64
@@ -25,17 +24,6 @@ _M32 = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
 _ONE = np.uint64(1)
 _TWO32 = 4294967296.0
-
-
-@intrinsic
-def _popcount(typingctx, x):
-    """Number of set bits of a uint64 (LLVM ``ctpop``; one instruction on x86-64)."""
-    sig = types.uint64(types.uint64)
-
-    def codegen(context, builder, signature, args):
-        return builder.ctpop(args[0])
-
-    return sig, codegen
 
 
 @inline
