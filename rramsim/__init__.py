@@ -14,6 +14,7 @@ from rramsim.config import (  # noqa: F401  (re-exported public API)
     ConfigError,
     DeviceConfig,
     IOConfig,
+    MappingConfig,
     ReferenceConfig,
     TileConfig,
     UpdateConfig,

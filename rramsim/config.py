@@ -1,6 +1,6 @@
 """Configuration as data: frozen dataclasses, TOML presets, dotted command-line overrides.
 
-A tile is configured by five sections, each a frozen dataclass whose fields are documented once,
+A tile is configured by six sections, each a frozen dataclass whose fields are documented once,
 in their ``metadata`` (meaning, unit, valid range); the command line's ``--help`` and the error
 messages are generated from that metadata.
 
@@ -12,6 +12,7 @@ section        what it configures
 ``forward``    peripherals of the forward pass ``y = W x`` (:class:`IOConfig`)
 ``backward``   peripherals of the backward pass ``z = W^T d`` (:class:`IOConfig`)
 ``reference``  the reference array and zero-shifting (:class:`ReferenceConfig`)
+``mapping``    how network weights map onto device weights (:class:`MappingConfig`)
 =============  ==========================================================================
 
 Presets are TOML files in ``devices/`` with the same sections and keys; any key may be
@@ -275,6 +276,78 @@ class ReferenceConfig(_Section):
                               "weight units", lo=0.0)
 
 
+@dataclass(frozen=True)
+class MappingConfig(_Section):
+    """How a network weight maps onto the device weights: ``W = weight_scale * (w - r)``.
+
+    The tile's outputs are multiplied digitally by ``weight_scale`` (aihwkit's output scaling,
+    ``MappingParameter``), so a network weight ``W`` needs only ``W / weight_scale`` of the device
+    range. The update stays SGD on ``W``: the devices move by ``lr / weight_scale * d x^T``, so the
+    pulse granularity in network units is ``weight_scale * dw_min``, and the forward/backward output
+    noise is ``weight_scale`` times larger in network units. Values above 1 keep trained weights
+    away from the soft bounds, where the up and down steps differ most.
+    """
+
+    SECTION = "mapping"
+
+    weight_scale: float = _f(1.0, "Digital output scale: network weight = weight_scale * (w - r).",
+                             "network units per device unit", lo=0.0, lo_open=True)
+
+
+@dataclass(frozen=True)
+class ArrayConfig(_Section):
+    """Inference arrays for a trained network (:func:`rramsim.mapping.map_network`).
+
+    Each weight layer becomes a matrix (convolutions unrolled: rows ``C_in KH KW``) split over
+    arrays of ``array_rows`` inputs x ``array_cols`` outputs. Weights are scaled per output to
+    ``[-1, 1]`` (the scale is applied digitally) and stored as conductances in units of the
+    device range ``g_max - g_min``: a differential pair ``g+ - g-`` or a device minus a
+    reference at mid range, ``2 (g - 1/2)``; ``levels`` conductance levels per device (0:
+    continuous), Gaussian programming error ``prog_noise`` once per device, Gaussian read noise
+    ``read_noise`` per device per read. Each array's column outputs (partial sums) go through its
+    own ADC (``adc_bits`` over a range from calibration or the full theoretical range); partial
+    sums are added digitally. Inputs: +-1 and {0, 1} activations use a 1-bit DAC (bipolar /
+    unipolar read voltage, one cycle); k-bit activations are applied bit-serially (k cycles,
+    shift-and-add) or by a k-bit DAC; real-valued inputs by a ``dac_bits`` DAC over the
+    calibrated input range.
+    """
+
+    SECTION = "array"
+
+    array_rows: int = _f(256, "Crossbar rows (inputs) per array; longer inputs are split and "
+                         "their partial sums added digitally.", "rows", lo=1)
+    array_cols: int = _f(256, "Crossbar columns (outputs) per array.", "columns", lo=1)
+    weight_encoding: str = _f("differential", "Weight as a differential pair g+ - g-, or as a "
+                              "device minus a mid-range reference.", choices=("differential",
+                                                                              "reference"))
+    levels: int = _f(0, "Conductance levels per device (0: continuous; otherwise >= 2).",
+                     "levels", lo=0, hi=65536)
+    prog_noise: float = _f(0.0, "Std of the programming error of each device.",
+                           "fraction of g_max - g_min", lo=0.0, hi=1.0)
+    read_noise: float = _f(0.0, "Std of the read noise of each device, drawn per read.",
+                           "fraction of g_max - g_min", lo=0.0, hi=1.0)
+    adc_bits: int = _f(8, "ADC resolution per array column (0: ideal, no quantisation).",
+                       "bits", lo=0, hi=24)
+    adc_range: str = _f("calibrated", "ADC range: from calibration batches, or the full "
+                        "range the array's partial sums can take.",
+                        choices=("calibrated", "full"))
+    adc_percentile: float = _f(100.0, "Calibrated ADC range: this percentile of the partial "
+                               "sums (and 100 minus it) on the calibration batches.",
+                               "percent", lo=50.0, hi=100.0, lo_open=True)
+    dac_bits: int = _f(8, "DAC resolution for real-valued inputs (0: ideal).", "bits", lo=0,
+                       hi=24)
+    kbit_input: str = _f("bit_serial", "How k-bit activations are applied: k cycles of 1-bit "
+                         "planes (shift-and-add), or one cycle with a k-bit DAC.",
+                         choices=("bit_serial", "multibit"))
+    map_layers: str = _f("hidden", "Which weight layers go on arrays: all, or all but the "
+                         "first and last of each network path (kept digital, as usual for "
+                         "binary networks).", choices=("all", "hidden"))
+
+    def _check(self):
+        if self.levels == 1:
+            raise ConfigError("array.levels = 1 is invalid: must be 0 (continuous) or >= 2")
+
+
 # The forward and backward sections share IOConfig; their section names differ.
 @dataclass(frozen=True)
 class _Forward(IOConfig):
@@ -289,16 +362,17 @@ class _Backward(IOConfig):
 @dataclass(frozen=True)
 class TileConfig:
     """Everything that defines an analog tile: ``device``, ``update``, ``forward``, ``backward``,
-    ``reference`` sections (see the module docstring)."""
+    ``reference`` and ``mapping`` sections (see the module docstring)."""
 
     device: DeviceConfig = field(default_factory=DeviceConfig)
     update: UpdateConfig = field(default_factory=UpdateConfig)
     forward: IOConfig = field(default_factory=_Forward)
     backward: IOConfig = field(default_factory=_Backward)
     reference: ReferenceConfig = field(default_factory=ReferenceConfig)
+    mapping: MappingConfig = field(default_factory=MappingConfig)
 
     SECTIONS = {"device": DeviceConfig, "update": UpdateConfig, "forward": _Forward,
-                "backward": _Backward, "reference": ReferenceConfig}
+                "backward": _Backward, "reference": ReferenceConfig, "mapping": MappingConfig}
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain nested dict (JSON / TOML ready)."""

@@ -56,7 +56,7 @@ def layer_weights_vs_symmetry_point(model, layer: int = 0, max_points: int = 200
     sp = tile.devices.symmetry_point().ravel()
     rng = np.random.default_rng(seed)
     idx = rng.choice(sp.size, size=min(max_points, sp.size), replace=False)
-    out = {"device_weight": tile.w.ravel()[idx], "weight": tile.get_weights().ravel()[idx],
+    out = {"device_weight": tile.w.ravel()[idx], "weight": (tile.w - tile.ref).ravel()[idx],
            "reference": tile.ref.ravel()[idx], "symmetry_point": sp[idx]}
     # Least-squares slopes against w_sp: 1 means fully pulled onto the symmetry point, 0 means
     # independent of it. The effective weight w - r should not depend on w_sp.

@@ -1,7 +1,8 @@
 """An analog tile: a crossbar array of devices, its reference array, and its peripherals.
 
 The tile is the only object that sees conductances (device weights); layers talk to it in
-weights ``W = w - r`` (device minus reference), shape (n_out, n_in):
+network weights ``W = alpha (w - r)`` (device minus reference, times the digital output scale
+``alpha = mapping.weight_scale``, 1 by default), shape (n_out, n_in):
 
 - :meth:`AnalogTile.forward`  ``Y = X W^T`` through the forward peripherals,
 - :meth:`AnalogTile.backward` ``Z = D W`` through the backward peripherals,
@@ -49,6 +50,7 @@ class AnalogTile:
     devices : DeviceArray, per-device parameters (n_out, n_in)
     w : ndarray (n_out, n_in), device weights (normalised conductances)
     ref : ndarray (n_out, n_in), reference device weights
+    weight_scale : float, digital output scale alpha (network weight = alpha (w - r))
     pulse_count : int, device pulses applied by :meth:`update` so far
     """
 
@@ -57,6 +59,7 @@ class AnalogTile:
             raise ValueError(f"tile size must be positive, got n_out={n_out}, n_in={n_in}")
         self.config = config if config is not None else TileConfig()
         self.shape = (int(n_out), int(n_in))
+        self.weight_scale = float(self.config.mapping.weight_scale)
         ss = as_seed_sequence(seed)
         dev_seed, fwd_seed, bwd_seed, x_seed, row_seed, ref_seed, sp_seed = ss.spawn(7)
         self.devices: DeviceArray = sample_devices(self.config.device, self.shape, dev_seed)
@@ -77,11 +80,11 @@ class AnalogTile:
 
     # ------------------------------------------------------------------ weights
     def get_weights(self) -> np.ndarray:
-        """The weights ``w - r`` (copy), shape (n_out, n_in)."""
-        return self._w_eff.copy()
+        """The network weights ``alpha (w - r)`` (a new array), shape (n_out, n_in)."""
+        return self.weight_scale * self._w_eff
 
     def set_weights(self, weights) -> float:
-        """Program the devices so that ``w - r`` equals ``weights`` (an ideal write).
+        """Program the devices so that ``alpha (w - r)`` equals ``weights`` (an ideal write).
 
         Values a device cannot hold are clipped to its bounds. Returns the fraction clipped.
         """
@@ -90,7 +93,7 @@ class AnalogTile:
             raise ValueError(f"weights must have shape {self.shape}, got {W.shape}")
         if not np.all(np.isfinite(W)):
             raise ValueError("weights contain NaN or infinite values")
-        target = W + self.ref
+        target = W / self.weight_scale + self.ref
         self.w = np.clip(target, self.devices.w_min, self.devices.w_max)
         self._w_eff = self.w - self.ref
         return float(np.mean(self.w != target))
@@ -101,6 +104,8 @@ class AnalogTile:
         X = _as_batch(x, self.shape[1], "x")
         Y, rep = analog_mvm(self._w_eff, X, self.config.forward, self._fwd_state)
         self.bm_repeats += rep
+        if self.weight_scale != 1.0:
+            Y *= self.weight_scale
         return Y
 
     def backward(self, d) -> np.ndarray:
@@ -108,12 +113,15 @@ class AnalogTile:
         D = _as_batch(d, self.shape[0], "d")
         Z, rep = analog_mvm(self._w_eff.T, D, self.config.backward, self._bwd_state)
         self.bm_repeats += rep
+        if self.weight_scale != 1.0:
+            Z *= self.weight_scale
         return Z
 
     def update(self, x, d, lr: float) -> None:
         """Apply ``W <- W - lr d_b x_b^T`` for each sample b in order (consecutive rank-one).
 
         x (B, n_in), d (B, n_out): the layer input and the error at the layer output.
+        In device units this is ``w <- w - (lr / alpha) d_b x_b^T``.
         """
         X = _as_batch(x, self.shape[1], "x")
         D = _as_batch(d, self.shape[0], "d")
@@ -124,6 +132,7 @@ class AnalogTile:
             raise ValueError(f"learning rate must be finite and >= 0, got {lr}")
         up = self.config.update
         dw_min = self.config.device.dw_min
+        lr = lr / self.weight_scale
         if up.mode == "ideal":
             self.w = np.clip(self.w - lr * (D.T @ X), self.devices.w_min, self.devices.w_max)
             self._w_eff = self.w - self.ref

@@ -3,7 +3,8 @@
 Question: what does the 784-256-128-10 sigmoid MLP reach on real MNIST after 10 epochs
 (batch 1, lr 0.01, seed 0) in floating point, on the symmetric soft-bound device
 (``softbounds_symmetric``: dw_min 0.001, bounds +-1, 30 % device-to-device and cycle-to-cycle
-variation, BL 31, 7-bit DAC, 9-bit ADC, output noise 0.06), on the strongly asymmetric device
+variation, BL 31, 7-bit DAC, 9-bit ADC, output noise 0.06) with the default mapping and with a
+digital output scale of 4 (``mapping.weight_scale``), on the strongly asymmetric device
 (``softbounds_asymmetric``, up_down 0.5) without and with zero-shifting; and, for comparison, the
 symmetric device in aihwkit's mini-batch setting (batch 64, lr 0.05, pulse length managed)?
 The floating-point and symmetric runs, whose floors are thresholds, use three seeds.
@@ -30,6 +31,8 @@ RUNS = [
      0),
     ("floating point", None, {}, 1, 0.01, 2),
     ("symmetric", "softbounds_symmetric", {}, 1, 0.01, 2),
+    ("symmetric, weight_scale 4", "softbounds_symmetric", {"mapping.weight_scale": 4.0}, 1, 0.01,
+     2),
     ("asymmetric", "softbounds_asymmetric", {}, 1, 0.01, 0),
     ("symmetric, batch 64, lr 0.05, managed BL", "softbounds_symmetric",
      {"update.pulse_length_management": True}, 64, 0.05, 0),

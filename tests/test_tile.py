@@ -312,3 +312,36 @@ def test_symmetry_search_serial_equals_parallel(restore_threads):
         out.append((t.find_symmetry_points("pulses"), t.w.copy()))
     np.testing.assert_array_equal(out[0][0], out[1][0])
     np.testing.assert_array_equal(out[0][1], out[1][1])
+
+
+# ------------------------------------------------------------------------------------------
+# Weight scaling (digital output scale)
+# ------------------------------------------------------------------------------------------
+
+def test_weight_scale_maps_network_weights_onto_a_fraction_of_the_device_range(rng):
+    alpha = 4.0
+    cfg = config(NO_VARIATION, mapping__weight_scale=alpha, forward__is_perfect=True,
+                 backward__is_perfect=True)
+    tile = AnalogTile(5, 7, cfg, seed=0)
+    W = rng.uniform(-2.0, 2.0, (5, 7))
+    assert tile.set_weights(W) == 0.0  # |W| / 4 <= 0.5 fits the +-1 devices
+    np.testing.assert_allclose(tile.w - tile.ref, W / alpha, rtol=1e-15)
+    np.testing.assert_allclose(tile.get_weights(), W, rtol=1e-15)
+    x, d = rng.normal(size=(3, 7)), rng.normal(size=(3, 5))
+    np.testing.assert_allclose(tile.forward(x), x @ W.T, rtol=1e-12)
+    np.testing.assert_allclose(tile.backward(d), d @ W, rtol=1e-12)
+    # the update stays SGD on the network weight, W <- W - lr d x^T (the devices move by
+    # lr / alpha d x^T)
+    cfg_ideal = config(NO_VARIATION, mapping__weight_scale=alpha, update__mode="ideal")
+    t2 = AnalogTile(5, 7, cfg_ideal, seed=0)
+    t2.set_weights(W)
+    t2.update(x[:1], d[:1], 0.01)
+    np.testing.assert_allclose(t2.get_weights(), W - 0.01 * np.outer(d[0], x[0]), rtol=1e-12,
+                               atol=1e-14)
+
+
+def test_weight_scale_must_be_positive():
+    from rramsim.config import ConfigError
+
+    with pytest.raises(ConfigError, match="mapping.weight_scale = 0.0 is out of range"):
+        config(mapping__weight_scale=0.0)
