@@ -266,9 +266,52 @@ def build_lenet5(conv_dtype: str = "float64", seed=None) -> Sequential:
     return _finish(layers, {"kind": "lenet5", "conv_dtype": conv_dtype})
 
 
+def kbit_act(bits: int) -> dict:
+    """The conventional k-bit activation spec: ``nlevel`` with ``n = 2^k - 1`` levels above 0
+    (uniform quantizer on [0, 1], straight-through gradient on [0, 1])."""
+    if int(bits) != bits or bits < 1:
+        raise ValueError(f"bits must be a positive integer, got {bits}")
+    return {"name": "nlevel", "n": 2 ** int(bits) - 1, "ste": "rect"}
+
+
+def build_bitsplit(path: dict, bits: int = 2, seed=None) -> Sequential:
+    """BitSplit-Net (Kim et al. 2019): ``bits`` copies of the network ``path`` (a builder spec
+    of kind ``binary_mlp``, ``binary_lenet`` or ``binary_vgg``, family ``xnor``), path ``i``
+    with every activation replaced by bit ``i`` of the k-bit activation
+    (:class:`~rramsim.nn.quantizers.BitOf`), merged at the logits by
+    :class:`~rramsim.nn.BitSplit`: ``y = sum_i 2^i f_i(x) / (2^k - 1)``.
+
+    Cost matching: each path has the widths of the conventional k-bit network built from the
+    same ``path`` spec with ``act = kbit_act(bits)``. The conventional network's binary-weight
+    layers take k-bit inputs, i.e. k one-bit input planes (bit-serial on arrays); BitSplit's take
+    one plane in each of k paths. Both therefore do the same number of 1-bit x 1-bit
+    multiply-accumulates, array activations and ADC conversions per inference in those layers;
+    BitSplit stores k times the weights (devices) and runs its k planes in parallel arrays
+    instead of k cycles of one array. The full-precision first layer (and the last) is also k
+    times larger.
+    """
+    bits = int(bits)
+    if not 1 <= bits <= 8:
+        raise ValueError(f"bits must be in [1, 8], got {bits}")
+    if not isinstance(path, dict) or path.get("kind") not in ("binary_mlp", "binary_lenet",
+                                                              "binary_vgg"):
+        raise ValueError("path must be a binary_mlp, binary_lenet or binary_vgg spec, got "
+                         f"{path!r:.80}")
+    if path.get("family", "xnor") != "xnor":
+        raise ValueError("BitSplit paths must be of family 'xnor' (a Bi-Real shortcut would "
+                         "carry real values between the bits)")
+    from rramsim.nn import BitSplit
+
+    seeds = spawn(seed, bits)
+    paths = [build_from_spec(dict(path, act={"name": "bit", "bit": i, "bits": bits}),
+                             seed=seeds[i]) for i in range(bits)]
+    path_spec = {k: v for k, v in path.items() if k != "act"}
+    return _finish([BitSplit(*paths)], {"kind": "bitsplit", "bits": bits, "path": path_spec})
+
+
 #: Builders by spec kind.
 BUILDERS = {"binary_mlp": build_binary_mlp, "binary_lenet": build_binary_lenet,
-            "binary_vgg": build_binary_vgg, "lenet5": build_lenet5}
+            "binary_vgg": build_binary_vgg, "lenet5": build_lenet5, "bitsplit": build_bitsplit}
 
 
 _XNOR_W = {"name": "scaled_sign", "per_channel": True, "clip": None}
@@ -619,6 +662,9 @@ def run_task(task: dict) -> dict:
       (``n_coords``, ``n_noise``); adds ``mismatch`` (list of ``{sigma, cosine,
       cosine_halves}``).
 
+    With ``save_model`` (a path), the trained network is saved there
+    (:func:`rramsim.models.save_model`) and the result gets ``model_path``.
+
     Returns the task dict plus ``history``, ``final_test_accuracy``, ``n_parameters`` and
     kind-specific fields.
     """
@@ -676,6 +722,11 @@ def run_task(task: dict) -> dict:
                          "mismatch")
     x_test = train_test(data_dir=common["data_dir"], dataset=common["dataset"], train_subset=1,
                         seed=0)[2].reshape(-1, 1, 28, 28)
+    if task.get("save_model"):
+        from rramsim.models import save_model
+
+        out["model_path"] = str(save_model(task["save_model"], model,
+                                           meta={"task": task["name"]}))
     out.update(history=history, final_test_accuracy=history[-1]["test_accuracy"],
                n_parameters=info["n_parameters"], activation_stats=activation_stats(model,
                                                                                     x_test))

@@ -53,6 +53,7 @@ def save_model(path, model: Sequential, meta: dict | None = None) -> Path:
     :mod:`rramsim.binary_nets` (architecture spec, weights, batch-norm running statistics) to
     one ``.npz`` file."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     state = model.state_dict()
     header = {"spec": model.spec, "meta": meta or {}}
     np.savez(path, __header__=np.array(json.dumps(header)), **state)

@@ -2,6 +2,7 @@
 
 from rramsim.nn.binary import (  # noqa: F401
     BinaryConv2d,
+    BitSplit,
     BinaryLinear,
     Dropout,
     Hardtanh,

@@ -281,6 +281,65 @@ class Residual(Module):
         self.inner.load_state_dict(state)
 
 
+class BitSplit(Module):
+    """BitSplit-Net's merge (Kim et al. 2019): ``k`` parallel paths, path ``i`` carrying bit
+    ``i`` of every k-bit activation, merged only at the output.
+
+    Forward: ``y = sum_i c_i f_i(x)`` with ``c_i = 2^i / (2^k - 1)``, where ``f_i`` is path i (a
+    network whose activations are :class:`~rramsim.nn.quantizers.BitOf` with ``bit = i``, so
+    every hidden layer of the path sees {0, 1} inputs). Backward: path i receives ``c_i dL/dy``;
+    the input gradient is the sum of the paths' input gradients (None when the paths are
+    Sequentials, whose first layers compute none: BitSplit is then the network's first layer).
+
+    Parameters
+    ----------
+    *paths : the k path networks (same input and output shapes), least significant bit first
+    """
+
+    def __init__(self, *paths: Module):
+        super().__init__()
+        if not paths:
+            raise ValueError("BitSplit needs at least one path")
+        self.paths = list(paths)
+        self.bits = len(self.paths)
+        self.coefficients = np.array([2.0 ** i for i in range(self.bits)]) / (2 ** self.bits - 1)
+
+    def forward(self, x):
+        y = None
+        for c, path in zip(self.coefficients, self.paths):
+            out = c * path.forward(x)
+            y = out if y is None else y + out
+        return y
+
+    def backward(self, grad):
+        gx = None
+        for c, path in zip(self.coefficients, self.paths):
+            g = path.backward(c * grad)
+            if g is not None:
+                gx = g if gx is None else gx + g
+        return gx
+
+    def parameters(self):
+        return [p for path in self.paths for p in path.parameters()]
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        for path in self.paths:
+            path.train(mode)
+        return self
+
+    # Paths are built by the same builder, so their parameter names repeat: prefix them.
+    def state_dict(self):
+        return {f"path{i}.{k}": v for i, path in enumerate(self.paths)
+                for k, v in path.state_dict().items()}
+
+    def load_state_dict(self, state):
+        for i, path in enumerate(self.paths):
+            prefix = f"path{i}."
+            path.load_state_dict({k[len(prefix):]: v for k, v in state.items()
+                                  if k.startswith(prefix)})
+
+
 def bireal_block(channels: int, kernel_size: int = 3, activation="ste_sign",
                  weight_quantizer="scaled_sign", seed=None, name: str = "block") -> Residual:
     """Bi-Real Net block: ``x + BN(BinaryConv(q(x)))`` with 'same' padding (odd kernel).

@@ -62,6 +62,20 @@ def _im2col(x, kh, kw, stride, oh, ow, out):  # pragma: no cover - compiled
 
 
 @jit
+def _im2row(x, kh, kw, stride, oh, ow, out):  # pragma: no cover - compiled
+    n, c = x.shape[0], x.shape[1]
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                row = (b * oh + i) * ow + j
+                for ci in range(c):
+                    for p in range(kh):
+                        for q in range(kw):
+                            out[row, (ci * kh + p) * kw + q] = x[b, ci, i * stride + p,
+                                                                 j * stride + q]
+
+
+@jit
 def _col2im(cols, kh, kw, stride, oh, ow, dx):  # pragma: no cover - compiled
     n, c = dx.shape[0], dx.shape[1]
     for b in range(n):
@@ -94,6 +108,18 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0,
     oh, ow = (hp - kh) // stride + 1, (wp - kw) // stride + 1
     out = np.empty((n, c * kh * kw, oh * ow), dtype=dtype)
     _im2col(xp, int(kh), int(kw), int(stride), oh, ow, out)
+    return out
+
+
+def im2row(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """Input patches of ``x`` (N, C, H, W) as rows (N * OH * OW, C * KH * KW), float64: the
+    transpose of :func:`im2col`'s layout, one row per output position (sample-major), so
+    ``im2row(x) @ weight.reshape(C_out, -1).T`` is the convolution, one array read per row."""
+    xp = _pad(np.asarray(x, dtype=np.float64), padding)
+    n, c, hp, wp = xp.shape
+    oh, ow = (hp - kh) // stride + 1, (wp - kw) // stride + 1
+    out = np.empty((n * oh * ow, c * kh * kw))
+    _im2row(xp, int(kh), int(kw), int(stride), oh, ow, out)
     return out
 
 

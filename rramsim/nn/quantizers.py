@@ -15,7 +15,8 @@ quantizer, or the middle of its clipping range):
   multi-level quantizer; each has the area of its step.
 
 Registered names (:data:`QUANTIZERS`): ``ste_sign``, ``scaled_sign``, ``threshold``, ``nlevel``,
-``clip`` (full precision, the n -> infinity limit of ``nlevel``), ``identity``.
+``bit`` (one bit of a k-bit activation, BitSplit-Net), ``clip`` (full precision, the
+n -> infinity limit of ``nlevel``), ``identity``.
 """
 
 from __future__ import annotations
@@ -224,6 +225,44 @@ class NLevel(Quantizer):
         return grad * np.where((x >= 0) & (x <= 1), 2.0 * (1.0 - 2.0 * d), 0.0)
 
 
+class BitOf(Quantizer):
+    """Bit ``i`` of the k-bit activation: BitSplit-Net's bitwise activation function.
+
+    Forward: ``m = floor((2^k - 1) clip(x, 0, 1) + 1/2)`` is the k-bit code of the uniform
+    quantizer (the code of ``nlevel`` with ``n = 2^k - 1``), and ``q(x) = floor(m / 2^i) mod 2``,
+    in {0, 1}. Summed over the bits, ``sum_i 2^i q_i(x) / (2^k - 1)`` is the k-bit activation.
+
+    Backward (straight-through, as the k-bit quantizer's): ``dL/dx = dL/dq * 1{0 <= x <= 1}``,
+    the derivative of the clipped identity. A single bit is a square wave of x with no useful
+    derivative; every path is trained as if its bit were the whole clipped activation, and its
+    batch norm absorbs the scale.
+    """
+
+    name = "bit"
+
+    def __init__(self, bit: int = 0, bits: int = 2):
+        if int(bits) != bits or not 1 <= bits <= 16:
+            raise ValueError(f"bits must be an integer in [1, 16], got {bits}")
+        if int(bit) != bit or not 0 <= bit < bits:
+            raise ValueError(f"bit must be an integer in [0, {int(bits) - 1}], got {bit}")
+        self.bit, self.bits = int(bit), int(bits)
+
+    def _kwargs(self):
+        return {"bit": self.bit, "bits": self.bits}
+
+    def code(self, x) -> np.ndarray:
+        """The k-bit code ``m`` in {0, ..., 2^k - 1} (int64)."""
+        n = 2 ** self.bits - 1
+        return np.floor(n * np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0) + 0.5).astype(
+            np.int64)
+
+    def forward(self, x):
+        return ((self.code(x) >> self.bit) & 1).astype(np.float64)
+
+    def backward(self, x, grad):
+        return grad * _ste_window(2.0 * np.asarray(x) - 1.0, "rect")
+
+
 class Clip(Quantizer):
     """Full-precision activation on [0, 1]: ``q(x) = clip(x, 0, 1)``; the n -> infinity limit
     of :class:`NLevel`. Gradient (exact where defined): ``dL/dq * 1{0 <= x <= 1}``
@@ -246,7 +285,7 @@ class Clip(Quantizer):
 
 #: Registered quantizers by name.
 QUANTIZERS: dict[str, type[Quantizer]] = {
-    cls.name: cls for cls in (Identity, SteSign, ScaledSign, Threshold, NLevel, Clip)
+    cls.name: cls for cls in (Identity, SteSign, ScaledSign, Threshold, NLevel, BitOf, Clip)
 }
 
 

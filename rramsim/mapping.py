@@ -1,0 +1,546 @@
+"""Inference of a trained network on simulated crossbar arrays, and its exact digital twin.
+
+:func:`map_network` turns any network built from rramsim layers (full precision, binary,
+k-bit, BitSplit, the analog MLP) into a :class:`MappedNetwork` whose weight layers run on
+arrays configured by :class:`~rramsim.config.ArrayConfig` (``backend="arrays"``), or digitally
+with integer arithmetic where the inputs and weights allow it (``backend="digital"``: the
+bit-packed XNOR/AND-popcount kernel of :mod:`rramsim.kernels.binary`). Every other layer (batch
+norm, pooling, activations) runs digitally as in the network.
+
+The path of one weight layer, ``y = s * (sum over arrays of ADC(partial sums)) + b``:
+
+1. **Weights.** ``W`` (n_out, n_in) (convolutions unrolled: ``n_in = C_in KH KW``, one array
+   read per output position) is scaled per output, ``W = s_o Wn`` with ``s_o = max_j |W_oj|``;
+   ``s`` is applied digitally. ``Wn`` in [-1, 1] is stored as conductances in units of the
+   device range: a differential pair ``G = g+ - g-`` (``g+ = max(Wn, 0)``, ``g- = max(-Wn, 0)``)
+   or a device against a mid-range reference, ``G = 2 (g - 1/2)``. Each device is rounded to
+   ``levels`` conductance levels, gets a programming error ``N(0, prog_noise^2)`` once, and is
+   clipped to [0, 1]. Binary weights (``alpha_o sign(W)``) become ``Wn = +-1`` exactly.
+2. **Inputs (DAC).** The input code of a layer follows from the activation before it: +-1
+   (sign activations; 0 where a convolution pads) is applied as a bipolar 1-bit read voltage,
+   {0, 1} (binary / BitSplit bits) as a unipolar 1-bit one, both in one cycle. A k-bit
+   activation ``m / n`` (``m`` in 0..n, ``n = 2^k - 1``) is applied bit-serially, plane ``t``
+   (bit t of m) in cycle t, and the partial sums shifted and added, ``sum_t 2^t P_t``; or with
+   ``kbit_input = "multibit"`` in one cycle as ``m`` through a k-bit DAC. Real inputs go through a
+   ``dac_bits`` uniform DAC over the calibrated input range (``[0, max]`` or ``[-max, max]``).
+3. **Arrays.** Rows are split into blocks of ``array_rows``, columns into blocks of
+   ``array_cols``; each array computes its partial sums ``P = X_block G_block^T``. Read noise
+   (independent per device and read, std ``read_noise``) is added as its exact equivalent on
+   each output, ``N(0, read_noise^2 c sum_j x_j^2)`` with ``c = 2`` (differential pair) or
+   ``c = 4`` (device against an ideal reference, whose difference is doubled).
+4. **ADC.** Each array column's partial sum is converted by an ADC with ``2^adc_bits`` levels
+   ``lo + c step`` over a range ``[lo, hi]`` per array: calibrated (``adc_percentile`` of the
+   partial sums on calibration batches) or the full range ``+-max_o sum_j |G_oj| max|x|``.
+   Where the ideal partial sums are integers (+-1 weights with 1-bit or integer inputs) the
+   levels sit on integers (``lo`` rounded down, ``step = max(1, ceil((hi - lo) / (2^b - 1)))``),
+   so an ADC wide enough is exact. ``adc_bits = 0`` is an ideal converter.
+5. **Digital.** Partial sums of the arrays of a layer are added, then ``* s + b``.
+
+Invariant (tested): with ideal devices (no noise, continuous levels) and an ADC wide enough,
+the arrays reproduce the digital twin exactly (identical integers for binary, k-bit and BitSplit
+layers), and both reproduce the network's own floating-point outputs to float rounding.
+
+Hardware cost (:meth:`MappedNetwork.cost`, per inference = per image) counts, per layer on
+arrays: ``input_cycles = P T`` (P output positions, T cycles per position), ``array_activations
+= P T R C`` (R row blocks, C column blocks), ``adc_conversions = P T R n_out``, ``devices =
+2 n_in n_out`` and ``arrays = R C``; layers kept digital count ``digital_macs = P n_in n_out``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from rramsim.config import ArrayConfig
+from rramsim.nn import (
+    AnalogLinear,
+    BatchNorm1d,
+    BatchNorm2d,
+    BinaryConv2d,
+    BinaryLinear,
+    BitSplit,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Hardtanh,
+    LearnableThreshold,
+    Linear,
+    MaxPool2d,
+    Module,
+    Quantize,
+    ReLU,
+    Residual,
+    Sequential,
+    Sigmoid,
+    Tanh,
+)
+from rramsim.nn.conv import check_images, conv_output_size, im2row
+from rramsim.nn.quantizers import BitOf, NLevel, SteSign, Threshold
+from rramsim.rng import generator, spawn
+
+BACKENDS = ("arrays", "digital")
+WEIGHT_LAYERS = (Linear, AnalogLinear, BinaryLinear, Conv2d)  # BinaryConv2d is a Conv2d
+PASSTHROUGH = (Sigmoid, ReLU, Tanh, Hardtanh, BatchNorm1d, BatchNorm2d, MaxPool2d, Flatten,
+               Dropout, Quantize, LearnableThreshold)
+
+
+class MappingError(ValueError):
+    """A network cannot be mapped, or a mapped layer got inputs its mapping cannot apply."""
+
+
+# input codes ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InputCode:
+    """What a layer's inputs can be: ``real``; ``sign`` (+-1, 0 at padding); ``binary`` ({0,
+    1}); ``levels`` (``m / n``, m integer in 0..n)."""
+
+    kind: str = "real"
+    n: int = 1
+
+    @property
+    def bits(self) -> int:
+        """Bit planes of a ``levels`` code (1 for sign and binary)."""
+        return max(1, math.ceil(math.log2(self.n + 1))) if self.kind == "levels" else 1
+
+    def describe(self) -> str:
+        return {"real": "real values", "sign": "+-1 values", "binary": "{0, 1} values",
+                "levels": f"{self.n + 1} levels m/{self.n}"}[self.kind]
+
+
+REAL = InputCode()
+
+
+def _code_of_quantizer(q) -> InputCode:
+    if isinstance(q, (SteSign, Threshold)):
+        return InputCode("sign")
+    if isinstance(q, BitOf):
+        return InputCode("binary")
+    if isinstance(q, NLevel):
+        return InputCode("binary") if q.n == 1 else InputCode("levels", q.n)
+    return REAL
+
+
+def _code_after(layer: Module, code: InputCode) -> InputCode:
+    """The code of a passthrough layer's output given its input's."""
+    if isinstance(layer, Quantize):
+        return _code_of_quantizer(layer.q)
+    if isinstance(layer, LearnableThreshold):
+        return InputCode("sign")
+    if isinstance(layer, (MaxPool2d, Flatten, Dropout)):  # keep the value set (Dropout: eval)
+        return code
+    return REAL
+
+
+def _check_code(x: np.ndarray, code: InputCode, name: str) -> None:
+    if not np.isfinite(x).all():
+        raise MappingError(f"{name}: input contains NaN or infinite values")
+    if code.kind == "sign":
+        ok = np.all((x == 1.0) | (x == -1.0))
+    elif code.kind == "binary":
+        ok = np.all((x == 0.0) | (x == 1.0))
+    elif code.kind == "levels":
+        m = x * code.n
+        ok = np.all(np.abs(m - np.round(m)) < 1e-9) and x.min() >= 0 and x.max() <= 1
+    else:
+        return
+    if not ok:
+        raise MappingError(f"{name}: mapped for {code.describe()} (from the activation before "
+                           f"it) but got other input values")
+
+
+def _integer_planes(x: np.ndarray, code: InputCode, multibit: bool):
+    """Integer input planes and their shift weights: [(plane, 2^t)] (exact small integers)."""
+    if code.kind in ("sign", "binary"):
+        return [(x, 1)]
+    m = np.round(x * code.n)
+    if multibit:
+        return [(m, 1)]
+    mi = m.astype(np.int64)
+    return [(((mi >> t) & 1).astype(np.float64), 2 ** t) for t in range(code.bits)]
+
+
+# one mapped layer -----------------------------------------------------------------------------
+
+def _layer_matrix(layer: Module):
+    """``(W (n_out, n_in), bias or None, conv geometry or None, input quantizer or None)``."""
+    if isinstance(layer, Conv2d):
+        W = layer.effective_weight().reshape(layer.out_channels, -1)
+        geom = (layer.in_channels, layer.kernel_size, layer.stride, layer.padding)
+        b = layer.bias.value if layer.bias is not None else None
+        return W, b, geom, getattr(layer, "iq", None)
+    if isinstance(layer, AnalogLinear):
+        W, b = layer.get_weights()
+        return W, b, None, None
+    if isinstance(layer, BinaryLinear):
+        b = layer.bias.value if layer.bias is not None else None
+        return layer.effective_weight(), b, None, layer.iq
+    b = layer.bias.value if layer.bias is not None else None
+    return layer.weight.value, b, None, None
+
+
+def _uniform(v: np.ndarray, lo, step, nmax: int) -> np.ndarray:
+    """Round ``v`` to the levels ``lo + c step``, c in 0..nmax (clipping outside)."""
+    return lo + np.clip(np.round((v - lo) / step), 0, nmax) * step
+
+
+class ArrayLayer(Module):
+    """A weight layer of a :class:`MappedNetwork` (forward only; see the module docstring).
+
+    Parameters
+    ----------
+    layer : the trained layer (Linear, AnalogLinear, BinaryLinear, Conv2d, BinaryConv2d)
+    code : InputCode of its inputs
+    config : ArrayConfig (None for the digital backend)
+    on_arrays : False keeps the layer digital (exact floating point)
+    backend : "arrays" or "digital"
+    seed : programming error and read-noise stream
+    """
+
+    def __init__(self, layer: Module, code: InputCode, config: ArrayConfig | None,
+                 on_arrays: bool, backend: str, seed=None):
+        super().__init__()
+        W, b, geom, iq = _layer_matrix(layer)
+        self.name = getattr(layer, "name", type(layer).__name__)
+        self.W = np.array(W, dtype=np.float64)
+        self.bias = None if b is None else np.array(b, dtype=np.float64)
+        self.geom, self.iq = geom, iq
+        self.code = _code_of_quantizer(iq) if iq is not None else code
+        self.n_out, self.n_in = self.W.shape
+        self.config, self.backend = config, backend
+        self.on_arrays = bool(on_arrays) and backend == "arrays"
+        scale = np.abs(self.W).max(axis=1)
+        self.scale = np.where(scale > 0, scale, 1.0)
+        Wn = self.W / self.scale[:, None]
+        self.sign_weights = bool(np.all(np.abs(Wn) == 1.0))
+        self.integer = self.sign_weights and self.code.kind != "real"
+        self.positions = 1  # output positions per image, set by forward
+        self._rng = generator(seed)
+        self.calibrating = False
+        if backend == "digital" and self.integer:
+            from rramsim.kernels.binary import pack_weights
+
+            self._wbits = pack_weights(Wn)
+        if self.on_arrays:
+            self.G = self._program(Wn)
+            cfg = self.config
+            self.row_blocks = [(a, min(a + cfg.array_rows, self.n_in))
+                               for a in range(0, self.n_in, cfg.array_rows)]
+            self.col_blocks = [(a, min(a + cfg.array_cols, self.n_out))
+                               for a in range(0, self.n_out, cfg.array_cols)]
+            self.adc_lo = self.adc_step = None  # (row blocks, n_out) once set
+            self.dac_range = None  # (lo, hi) of real inputs once calibrated
+
+    # programming ------------------------------------------------------------------------------
+    def _program(self, Wn: np.ndarray) -> np.ndarray:
+        cfg = self.config
+
+        def device(g):
+            if cfg.levels:
+                g = np.round(g * (cfg.levels - 1)) / (cfg.levels - 1)
+            if cfg.prog_noise:
+                g = np.clip(g + cfg.prog_noise * self._rng.standard_normal(g.shape), 0.0, 1.0)
+            return g
+
+        if cfg.weight_encoding == "differential":
+            return device(np.maximum(Wn, 0.0)) - device(np.maximum(-Wn, 0.0))
+        return 2.0 * (device(0.5 + 0.5 * Wn) - 0.5)
+
+    # passes -----------------------------------------------------------------------------------
+    def forward(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        if self.iq is not None:
+            x = self.iq(x)
+        if self.geom is None:
+            if x.ndim != 2 or x.shape[1] != self.n_in:
+                raise MappingError(f"{self.name}: expected input (B, {self.n_in}), got "
+                                   f"{x.shape}")
+            self.positions = 1
+        else:
+            c_in, k, s, p = self.geom
+            x = check_images(x, c_in, self.name)
+            oh = conv_output_size(x.shape[2], k, s, p)
+            ow = conv_output_size(x.shape[3], k, s, p)
+            self.positions = oh * ow
+        _check_code(x, self.code, self.name)
+        if not self.on_arrays and not (self.backend == "digital" and self.integer):
+            y = self._unroll(x) @ self.W.T  # digital floating point
+            return self._shape_output(y + self.bias if self.bias is not None else y, x)
+        # Bit planes (and the DAC) act elementwise: apply them before unrolling, on the
+        # smaller input.
+        planes, coef, xmax = self._planes(x)
+        planes = [(self._unroll(plane), shift) for plane, shift in planes]
+        if self.on_arrays:
+            acc = self._arrays(planes, xmax)
+        else:
+            acc = self._digital_integer(planes)
+        y = acc * (coef * self.scale)
+        return self._shape_output(y + self.bias if self.bias is not None else y, x)
+
+    def _unroll(self, x: np.ndarray) -> np.ndarray:
+        """Rows of the layer's matrix product: x itself, or the patches of a convolution
+        (N * OH * OW, C_in KH KW)."""
+        if self.geom is None:
+            return x
+        _, k, s, p = self.geom
+        return im2row(x, k, k, s, p)
+
+    def _shape_output(self, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        if self.geom is None:
+            return y
+        _, k, s, p = self.geom
+        n = x.shape[0]
+        oh = conv_output_size(x.shape[2], k, s, p)
+        ow = conv_output_size(x.shape[3], k, s, p)
+        y = y.reshape(n, oh * ow, self.n_out).transpose(0, 2, 1)
+        return np.ascontiguousarray(y).reshape(n, self.n_out, oh, ow)
+
+    def backward(self, grad):
+        raise MappingError(f"{self.name}: a mapped network is for inference only")
+
+    def _digital_integer(self, planes) -> np.ndarray:
+        """Exact integer sum ``sum_t 2^t X_t Wn^T`` by the bit-packed kernel (float64)."""
+        from rramsim.kernels.binary import binary_matmul, pack_inputs
+
+        acc = None
+        for plane, shift in planes:
+            sign, mask = pack_inputs(plane)
+            part = binary_matmul(sign, mask, self._wbits, self.n_in)
+            acc = part * shift if acc is None else acc + part * shift
+        return acc.astype(np.float64)
+
+    # arrays -----------------------------------------------------------------------------------
+    def _planes(self, x: np.ndarray):
+        """Input planes with their shift weights, the digital factor after the sum, and the
+        largest |input| a plane can carry (for the full ADC range)."""
+        if self.code.kind != "real":
+            multibit = self.config is not None and self.config.kbit_input == "multibit" \
+                and self.on_arrays
+            planes = _integer_planes(x, self.code, multibit)
+            coef = 1.0 / self.code.n if self.code.kind == "levels" else 1.0
+            xmax = float(self.code.n) if (self.code.kind == "levels" and multibit) else 1.0
+            return planes, coef, xmax
+        cfg = self.config
+        if self.calibrating:
+            hi = float(np.abs(x).max()) or 1.0
+            self.dac_range = (0.0 if x.min() >= 0 else -hi, hi)
+        elif self.dac_range is None and (cfg.dac_bits or (cfg.adc_bits and
+                                                          cfg.adc_range == "full")):
+            raise MappingError(f"{self.name}: real-valued inputs need the DAC range from "
+                               f"calibration; pass calibration data to map_network")
+        if cfg.dac_bits:
+            lo, hi = self.dac_range
+            nmax = 2 ** cfg.dac_bits - 1
+            x = _uniform(x, lo, (hi - lo) / nmax, nmax)
+        xmax = max(abs(v) for v in self.dac_range) if self.dac_range else 1.0
+        return [(x, 1)], 1.0, xmax
+
+    def _arrays(self, planes, xmax: float) -> np.ndarray:
+        """``sum_t 2^t sum_r ADC(X_t[:, r] G[:, r]^T + read noise)`` over row blocks r."""
+        cfg = self.config
+        noise_gain = math.sqrt(2.0) if cfg.weight_encoding == "differential" else 2.0
+        set_range = self.calibrating or self.adc_lo is None
+        if set_range:
+            if not self.calibrating and cfg.adc_bits and cfg.adc_range == "calibrated":
+                raise MappingError(f"{self.name}: the calibrated ADC range needs calibration "
+                                   f"data; pass it to map_network or use adc_range='full'")
+            self.adc_lo = np.zeros((len(self.row_blocks), self.n_out))
+            self.adc_step = np.ones((len(self.row_blocks), self.n_out))
+        acc = np.zeros((planes[0][0].shape[0], self.n_out))
+        for r, (a, b) in enumerate(self.row_blocks):
+            G = self.G[:, a:b]
+            parts = []
+            for plane, shift in planes:
+                xb = plane[:, a:b]
+                part = xb @ G.T
+                if cfg.read_noise:
+                    std = cfg.read_noise * noise_gain * np.sqrt(np.einsum("ij,ij->i", xb, xb))
+                    # float32 draws: half the cost, and far finer than the noise itself
+                    part += std[:, None] * self._rng.standard_normal(part.shape,
+                                                                     dtype=np.float32)
+                parts.append((part, shift))
+            if set_range:
+                self._set_adc_range(r, [p for p, _ in parts], np.abs(G).sum(axis=1) * xmax)
+            for part, shift in parts:
+                if cfg.adc_bits:
+                    part = _uniform(part, self.adc_lo[r], self.adc_step[r],
+                                    2 ** cfg.adc_bits - 1)
+                if shift != 1:
+                    part *= shift
+                acc += part
+        return acc
+
+    def _set_adc_range(self, r: int, parts: list[np.ndarray], full_bound: np.ndarray) -> None:
+        """ADC levels of row block r, one range per array (column block)."""
+        cfg = self.config
+        if not cfg.adc_bits:
+            return
+        nmax = 2 ** cfg.adc_bits - 1
+        for a, b in self.col_blocks:
+            if cfg.adc_range == "full":
+                hi = float(full_bound[a:b].max())
+                lo = -hi
+            else:
+                vals = np.concatenate([p[:, a:b].ravel() for p in parts])
+                q = cfg.adc_percentile
+                lo, hi = (float(np.percentile(vals, 100.0 - q)), float(np.percentile(vals, q)))
+            if self.integer:
+                lo, hi = math.floor(lo), math.ceil(hi)
+                step = max(1, math.ceil((hi - lo) / nmax))
+            else:
+                step = (hi - lo) / nmax if hi > lo else 1e-12
+            self.adc_lo[r, a:b] = lo
+            self.adc_step[r, a:b] = step
+
+    # cost -------------------------------------------------------------------------------------
+    def cost(self) -> dict:
+        """Per-inference counts of this layer (see the module docstring)."""
+        P = self.positions
+        out = {"layer": self.name, "on_arrays": self.on_arrays, "inputs": self.code.describe(),
+               "n_in": self.n_in, "n_out": self.n_out, "positions": P}
+        if not self.on_arrays:
+            out["digital_macs"] = P * self.n_in * self.n_out
+            return out
+        T = 1 if (self.code.kind != "levels" or self.config.kbit_input == "multibit") \
+            else self.code.bits
+        R, C = len(self.row_blocks), len(self.col_blocks)
+        out.update(cycles=T, input_cycles=P * T, array_activations=P * T * R * C,
+                   adc_conversions=P * T * R * self.n_out, devices=2 * self.n_in * self.n_out,
+                   arrays=R * C, binary_macs=(P * T * self.n_in * self.n_out
+                                              if self.integer else 0))
+        return out
+
+
+# the network ----------------------------------------------------------------------------------
+
+def _walk(layers: list, code: InputCode, root: int, out: list) -> InputCode:
+    """Collect ``(container list, index, layer, input code, root)`` of every weight layer."""
+    for i, la in enumerate(layers):
+        if isinstance(la, BitSplit):
+            for p in la.paths:
+                sub = p.layers if isinstance(p, Sequential) else None
+                if sub is None:
+                    raise MappingError("BitSplit paths must be Sequential networks")
+                _walk(sub, code, id(p), out)
+            code = REAL
+        elif isinstance(la, Residual):
+            _walk(la.inner.layers, code, root, out)
+            code = REAL
+        elif isinstance(la, Sequential):
+            code = _walk(la.layers, code, root, out)
+        elif isinstance(la, WEIGHT_LAYERS):
+            out.append((layers, i, la, code, root))
+            code = REAL
+        elif isinstance(la, PASSTHROUGH):
+            code = _code_after(la, code)
+        else:
+            raise MappingError(f"cannot map layer {type(la).__name__!r}: supported are weight "
+                               f"layers ({', '.join(c.__name__ for c in WEIGHT_LAYERS)}), "
+                               f"BinaryConv2d, containers (Sequential, Residual, BitSplit) and "
+                               f"{', '.join(c.__name__ for c in PASSTHROUGH)}")
+    return code
+
+
+class MappedNetwork:
+    """A trained network with its weight layers on arrays (or on the digital twin).
+
+    Attributes
+    ----------
+    model : the mapped copy of the network (eval mode; weight layers are :class:`ArrayLayer`)
+    layers : list of ArrayLayer, in forward order
+    config : ArrayConfig or None; backend : "arrays" or "digital"
+    """
+
+    def __init__(self, model: Module, layers: list[ArrayLayer], config, backend: str):
+        self.model, self.layers, self.config, self.backend = model, layers, config, backend
+
+    def forward(self, x) -> np.ndarray:
+        """Logits of a batch (the network's input shape)."""
+        return self.model.forward(np.asarray(x, dtype=np.float64))
+
+    def predict(self, x, batch_size: int = 500) -> np.ndarray:
+        """Predicted classes (argmax of the logits), in batches."""
+        x = np.asarray(x)
+        return np.concatenate([self.forward(x[i:i + batch_size]).argmax(axis=1)
+                               for i in range(0, len(x), batch_size)])
+
+    def evaluate(self, x, y, batch_size: int = 500) -> float:
+        """Accuracy on (x, y)."""
+        return float(np.mean(self.predict(x, batch_size) == np.asarray(y)))
+
+    def calibrate(self, x) -> None:
+        """Set the DAC ranges of real inputs and the calibrated ADC ranges from one batch
+        ``x``, layer by layer in forward order (each layer sees its upstream layers'
+        quantised outputs)."""
+        for la in self.layers:
+            la.calibrating = True
+        try:
+            self.forward(x)
+        finally:
+            for la in self.layers:
+                la.calibrating = False
+
+    def cost(self) -> dict:
+        """Per-inference hardware counts, summed over layers, with ``layers`` (per layer).
+        Positions are those of the last forward pass (run one first)."""
+        per = [la.cost() for la in self.layers]
+        keys = ("input_cycles", "array_activations", "adc_conversions", "devices", "arrays",
+                "binary_macs", "digital_macs")
+        tot = {k: int(sum(c.get(k, 0) for c in per)) for k in keys}
+        return dict(tot, layers=per)
+
+
+def map_network(model: Module, config: ArrayConfig | None = None, calibration=None, seed=0,
+                backend: str = "arrays") -> MappedNetwork:
+    """Map a trained network onto arrays (or its digital twin); see the module docstring.
+
+    Parameters
+    ----------
+    model : a trained network (rramsim layers); it is copied, not modified
+    config : ArrayConfig (default ``ArrayConfig()``); ignored by the digital backend
+    calibration : a batch of training inputs (e.g. 500 images) to set the DAC and ADC ranges;
+        needed for calibrated ADC ranges and for real-valued inputs on arrays
+    seed : programming errors and read noise (same seed, same numbers)
+    backend : "arrays" or "digital" (every layer digital; binary and k-bit layers with +-1
+        weights in integer arithmetic through the bit-packed kernel)
+
+    Raises
+    ------
+    MappingError : a layer that cannot be mapped (the message names it)
+    """
+    if backend not in BACKENDS:
+        raise MappingError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    if config is None:
+        config = ArrayConfig()
+    if not isinstance(config, ArrayConfig):
+        raise MappingError(f"config must be an ArrayConfig, got {type(config).__name__}")
+    if not isinstance(model, Module):
+        raise MappingError(f"model must be an rramsim network, got {type(model).__name__}")
+    mapped = copy.deepcopy(model)
+    top = mapped.layers if isinstance(mapped, Sequential) else [mapped]
+    found: list = []
+    _walk(top, REAL, id(mapped), found)
+    if not found:
+        raise MappingError("the network has no weight layer to map")
+    by_root: dict[int, list[int]] = {}
+    for k, (_, _, _, _, root) in enumerate(found):
+        by_root.setdefault(root, []).append(k)
+    digital = set()
+    if config.map_layers == "hidden":
+        for ks in by_root.values():
+            digital.update({ks[0], ks[-1]})
+    seeds = spawn(seed, len(found))
+    layers = []
+    for k, (container, i, la, code, _) in enumerate(found):
+        al = ArrayLayer(la, code, config if backend == "arrays" else None,
+                        on_arrays=k not in digital, backend=backend, seed=seeds[k])
+        container[i] = al
+        layers.append(al)
+    mapped.eval()
+    net = MappedNetwork(mapped, layers, config if backend == "arrays" else None, backend)
+    if calibration is not None and backend == "arrays":
+        net.calibrate(calibration)
+    return net

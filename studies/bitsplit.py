@@ -1,0 +1,131 @@
+"""Study: BitSplit-Net against the conventional k-bit network and the binary network.
+
+Question (Kim et al. 2019, "BitSplit-Net: Multi-bit Deep Neural Network with Bitwise Activation
+Function"): if each bit of a k-bit activation travels through its own binary path and the paths
+merge only at the logits, does the network keep the accuracy of the conventional k-bit network
+of the same cost, while every hidden layer sees 1-bit inputs like a binary network?
+
+Networks (``rramsim.binary_nets``; first and last layers full precision, hidden weights
+``alpha_o sign(W)``):
+
+- binary: activations ``sign(x)`` (+-1);
+- conventional k-bit: activations ``round((2^k - 1) clip(x, 0, 1)) / (2^k - 1)``, straight-through
+  gradient on [0, 1];
+- BitSplit k: k paths of the conventional network's widths, path i with activation bit i of the
+  k-bit code (:class:`rramsim.nn.quantizers.BitOf`), logits ``sum_i 2^i f_i(x) / (2^k - 1)``.
+  Same number of 1-bit x 1-bit multiply-accumulates (and ADC conversions on arrays) in the
+  binary-weight layers as the conventional k-bit network; k times its weights.
+
+Models: LeNet-5-style on MNIST (``Conv5x5(16) -> pool -> BN -> act -> BinConv5x5(32) -> pool ->
+BN -> act -> BinLinear(512 -> 256) -> BN -> act -> Linear(256 -> 10)``) and the small VGG on
+Fashion-MNIST (``--vgg``; channels 32/64, hidden 256). Adam (lr 3e-3), cosine schedule, batch 64,
+k = 2, 3, 4.
+
+Outputs (``--out``, default ``plots/``): ``bitsplit__accuracy.png`` (test accuracy against k
+per network kind, mean and min-max over seeds), ``bitsplit.json`` (every run and the summary),
+per-run JSON and the trained networks (``.npz``, used by ``studies/array_mapping.py``) under
+``<out>/bitsplit_runs/``.
+
+    python studies/bitsplit.py            # full: LeNet on MNIST, 7 networks x 3 seeds, 4 epochs
+    python studies/bitsplit.py --vgg      # adds the small VGG on Fashion-MNIST (1 seed, 3 epochs)
+    python studies/bitsplit.py --quick    # a few minutes: 1 seed, 6,000 images, 1 epoch
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rramsim.binary_nets import FLOOR_RUNS, kbit_act, run_tasks
+from rramsim.experiments import study_args
+from rramsim.plotting import pyplot, save_figure
+from rramsim.results import summary_stats, write_json
+
+BITS = (2, 3, 4)
+LENET = dict(FLOOR_RUNS["lenet"]["spec"], conv_dtype="float32")
+VGG = dict(FLOOR_RUNS["vgg"]["spec"])
+FULL = dict(seeds=[0, 1, 2], epochs=4, train_subset=None, vgg_seeds=[0], vgg_epochs=3)
+QUICK = dict(seeds=[0], epochs=1, train_subset=6000, vgg_seeds=[0], vgg_epochs=1)
+
+
+def network_specs(path: dict) -> dict[str, dict]:
+    """``{name: builder spec}``: binary, conventional k-bit and BitSplit k for k in BITS."""
+    specs = {"binary": dict(path, act="ste_sign")}
+    for k in BITS:
+        specs[f"{k}-bit"] = dict(path, act=kbit_act(k))
+        specs[f"BitSplit {k}-bit"] = {"kind": "bitsplit", "bits": k, "path": path}
+    return specs
+
+
+def make_tasks(spec: dict, run_dir, vgg: bool, data_dir=None) -> list[dict]:
+    models = [("lenet", "mnist", LENET, spec["seeds"], spec["epochs"])]
+    if vgg:
+        models.append(("vgg", "fashion-mnist", VGG, spec["vgg_seeds"], spec["vgg_epochs"]))
+    tasks = []
+    for model, dataset, path, seeds, epochs in models:
+        for s in seeds:  # seed 0 of every network first: the array-mapping study needs it
+            for net, nspec in network_specs(path).items():
+                name = f"{model}_{net.replace(' ', '_')}_seed{s}"
+                tasks.append(dict(kind="train", name=name, model=model, network=net, spec=nspec,
+                                  dataset=dataset, epochs=epochs, batch_size=64, lr=3e-3,
+                                  train_subset=spec["train_subset"], seed=s, data_dir=data_dir,
+                                  save_model=str(run_dir / f"{name}.npz")))
+    return tasks
+
+
+def summarise(runs: list[dict]) -> dict:
+    out = {}
+    for r in runs:
+        out.setdefault(r["model"], {}).setdefault(r["network"], []).append(r)
+    return {model: {net: {"accuracy": summary_stats([r["final_test_accuracy"] for r in rs]),
+                          "values": [r["final_test_accuracy"] for r in rs],
+                          "n_parameters": rs[0]["n_parameters"]}
+                    for net, rs in nets.items()}
+            for model, nets in out.items()}
+
+
+def plot_accuracy(summary: dict, path, title: str):
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(summary), figsize=(5.5 * len(summary), 4), squeeze=False)
+    for ax, (model, nets) in zip(axes[0], summary.items()):
+        for c, (label, key) in enumerate((("conventional k-bit", "{k}-bit"),
+                                          ("BitSplit k-bit", "BitSplit {k}-bit"))):
+            ks = [k for k in BITS if key.format(k=k) in nets]
+            acc = [100 * np.array(nets[key.format(k=k)]["values"]) for k in ks]
+            ax.plot(ks, [a.mean() for a in acc], marker="o", color=f"C{c}", label=label)
+            ax.fill_between(ks, [a.min() for a in acc], [a.max() for a in acc], color=f"C{c}",
+                            alpha=0.2)
+        if "binary" in nets:
+            b = 100 * np.array(nets["binary"]["values"])
+            ax.axhline(b.mean(), color="gray", ls="--", label="binary (+-1 activations)")
+        ax.set_xticks(BITS)
+        ax.set_xlabel("activation bits k")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{model} (n = {len(next(iter(nets.values()))['values'])} seeds)",
+                     fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    return save_figure(fig, path)
+
+
+def main():
+    args, tag = study_args(__doc__, "bitsplit", extra=lambda ap: ap.add_argument(
+        "--vgg", action="store_true", help="also the small VGG on Fashion-MNIST"))
+    spec = QUICK if args.quick else FULL
+    run_dir = args.out / f"{tag}_runs"
+    runs = run_tasks(make_tasks(spec, run_dir, args.vgg, args.data_dir), jobs=args.jobs,
+                     cache_dir=run_dir)
+    summary = summarise(runs)
+    write_json(args.out / f"{tag}.json", {"spec": spec, "summary": summary, "runs": runs})
+    plot_accuracy(summary, args.out / f"{tag}__accuracy.png",
+                  f"BitSplit-Net vs conventional k-bit activations ({spec['epochs']} epochs)")
+    for model, nets in summary.items():
+        for net, row in nets.items():
+            a = row["accuracy"]
+            print(f"{model:6s} {net:18s} {100 * a['mean']:6.2f} % (min {100 * a['min']:.2f}, "
+                  f"max {100 * a['max']:.2f}, n {a['n']})  {row['n_parameters']:,} parameters")
+    print(f"wrote {args.out / (tag + '.json')} and {tag}__accuracy.png")
+
+
+if __name__ == "__main__":
+    main()

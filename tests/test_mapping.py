@@ -1,0 +1,259 @@
+"""Mapping trained networks onto inference arrays: exactness, converters, noise, cost, errors."""
+
+import numpy as np
+import pytest
+
+from rramsim.binary_nets import (build_binary_lenet, build_binary_mlp, build_binary_vgg,
+                                 build_bitsplit, build_lenet5, kbit_act, train_network)
+from rramsim.config import ArrayConfig, ConfigError
+from rramsim.data import train_test
+from rramsim.mapping import ArrayLayer, InputCode, MappingError, _uniform, map_network
+from rramsim.models import build_mlp, load_model, save_model
+from rramsim.nn import BinaryLinear, Linear, Module, Sequential
+
+WIDE = dict(adc_bits=16, adc_range="full")  # wide enough for every array here
+IDEAL_ALL = dict(adc_bits=0, dac_bits=0, map_layers="all")
+
+
+@pytest.fixture(scope="module")
+def images():
+    x, _, _, _ = train_test(train_subset=40, seed=0)
+    return x.reshape(-1, 1, 28, 28)
+
+
+def _warm(model, x):
+    """Training-mode passes with shifted BN biases, so activations are mixed, then eval."""
+    rng = np.random.default_rng(0)
+    for p in model.parameters():
+        if ".bias" in p.name and "bn" in p.name:
+            p.value[...] = rng.normal(0.3, 0.3, p.value.shape)
+    for _ in range(2):
+        model.forward(x)
+    model.eval()
+    return model
+
+
+def _path(spec):
+    return {k: v for k, v in spec.items() if k != "act"}
+
+
+LENET = build_binary_lenet((4, 6), 12, seed=0).spec
+NETWORKS = {
+    "binary_lenet": lambda: build_binary_lenet((4, 6), 12, seed=1),
+    "2-bit_lenet": lambda: build_binary_lenet((4, 6), 12, act=kbit_act(2), seed=1),
+    "4-bit_lenet": lambda: build_binary_lenet((4, 6), 12, act=kbit_act(4), seed=1),
+    "bitsplit2_lenet": lambda: build_bitsplit(_path(LENET), 2, seed=1),
+    "bitsplit3_mlp": lambda: build_bitsplit(_path(build_binary_mlp((784, 20, 16, 10),
+                                                                   seed=0).spec), 3, seed=1),
+    "binary01_vgg": lambda: build_binary_vgg((3, 5), 8, act={"name": "nlevel", "n": 1},
+                                             seed=1),
+    "ternary_mlp": lambda: build_binary_mlp((784, 20, 16, 10), act={"name": "nlevel", "n": 2},
+                                            seed=1),
+}
+
+
+@pytest.mark.parametrize("name", list(NETWORKS))
+@pytest.mark.parametrize("kbit_input", ["bit_serial", "multibit"])
+def test_ideal_arrays_reproduce_the_digital_network_exactly(images, name, kbit_input):
+    net = _warm(NETWORKS[name](), images)
+    ref = net.forward(images)
+    digital = map_network(net, backend="digital")
+    arrays = map_network(net, ArrayConfig(array_rows=64, array_cols=4, kbit_input=kbit_input,
+                                          **WIDE))
+    out_d, out_a = digital.forward(images), arrays.forward(images)
+    # binary, k-bit and BitSplit layers: identical integers, so identical outputs
+    np.testing.assert_array_equal(out_a, out_d)
+    np.testing.assert_allclose(out_a, ref, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(out_a.argmax(1), ref.argmax(1))
+    assert any(la.on_arrays and la.integer for la in arrays.layers)
+    # every layer on arrays, ideal converters: the same to float rounding
+    full = map_network(net, ArrayConfig(**IDEAL_ALL))
+    np.testing.assert_allclose(full.forward(images), ref, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("model", [lambda: build_lenet5(seed=2),
+                                   lambda: build_mlp((784, 16, 10), seed=2),
+                                   lambda: build_binary_mlp((784, 16, 16, 10), act="relu",
+                                                            weight_quantizer="identity", seed=2)])
+def test_full_precision_networks_map_exactly_with_ideal_converters(images, model):
+    net = model()
+    net.eval()
+    x = images if "conv" in str(net.spec) or net.spec["kind"] != "mlp" else images.reshape(
+        len(images), -1)
+    ref = net.forward(x)
+    mapped = map_network(net, ArrayConfig(array_rows=50, array_cols=7, **IDEAL_ALL))
+    np.testing.assert_allclose(mapped.forward(x), ref, rtol=1e-10, atol=1e-10)
+    assert all(la.on_arrays for la in mapped.layers)
+
+
+def test_analog_mlp_maps_with_its_programmed_weights(images, make_config):
+    net = build_mlp((784, 12, 10), make_config(forward__is_perfect=True), seed=0)
+    x = images.reshape(len(images), -1)
+    mapped = map_network(net, ArrayConfig(**IDEAL_ALL))
+    np.testing.assert_allclose(mapped.forward(x), net.forward(x), rtol=1e-10, atol=1e-10)
+
+
+def test_uniform_converter_levels_and_clipping():
+    v = np.array([-5.0, -1.0, -0.26, 0.0, 0.24, 0.9, 7.0])
+    q = _uniform(v, -1.0, 0.5, 4)  # levels -1, -0.5, 0, 0.5, 1
+    np.testing.assert_array_equal(q, [-1.0, -1.0, -0.5, 0.0, 0.0, 1.0, 1.0])
+
+
+def _binary_layer(rng, n_in=40, n_out=6):
+    la = BinaryLinear(n_in, n_out, seed=int(rng.integers(1 << 30)))
+    return la
+
+
+def test_adc_bits_bound_the_output_levels_and_wide_enough_is_exact(rng):
+    la = _binary_layer(rng)
+    x = rng.choice([-1.0, 1.0], size=(300, 40))
+    exact = x @ la.effective_weight().T
+    for bits in (1, 2, 3, 4):
+        al = ArrayLayer(la, InputCode("sign"), ArrayConfig(adc_bits=bits, adc_range="full",
+                                                           array_rows=40), True, "arrays")
+        y = al.forward(x)
+        for o in range(6):
+            assert len(np.unique(y[:, o])) <= 2 ** bits
+        assert al.adc_lo[0, 0] == -40 and al.adc_step[0, 0] == np.ceil(80 / (2 ** bits - 1))
+    # 2^7 - 1 = 127 >= 80 levels: every integer partial sum is a level
+    al = ArrayLayer(la, InputCode("sign"), ArrayConfig(adc_bits=7, adc_range="full",
+                                                       array_rows=40), True, "arrays")
+    np.testing.assert_allclose(al.forward(x), exact, rtol=1e-13, atol=1e-12)
+
+
+def test_calibrated_adc_range_follows_the_partial_sums(rng):
+    la = _binary_layer(rng, n_in=128)
+    x = rng.choice([-1.0, 1.0], size=(400, 128))
+    cfg = ArrayConfig(adc_bits=3, array_rows=64, adc_percentile=99.0)
+    al = ArrayLayer(la, InputCode("sign"), cfg, True, "arrays")
+    al.calibrating = True
+    al.forward(x)
+    al.calibrating = False
+    Wn = np.sign(la.effective_weight())
+    for r, (a, b) in enumerate(al.row_blocks):
+        part = x[:, a:b] @ Wn[:, a:b].T
+        lo, hi = np.percentile(part, 1.0), np.percentile(part, 99.0)
+        assert al.adc_lo[r, 0] == np.floor(lo)  # integer levels for integer partial sums
+        assert al.adc_step[r, 0] == max(1, np.ceil((np.ceil(hi) - np.floor(lo)) / 7))
+    # outside the calibrated range the ADC saturates
+    y = al.forward(np.ones((1, 128)) * np.sign(la.effective_weight()[:1]))
+    top = sum(al.adc_lo[r, 0] + 7 * al.adc_step[r, 0] for r in range(2))
+    assert y[0, 0] == pytest.approx(top * al.scale[0])
+
+
+def test_dac_quantises_real_inputs_over_the_calibrated_range(rng):
+    la = Linear(10, 3, seed=0)
+    x = rng.random((50, 10)) * 2.0
+    cfg = ArrayConfig(adc_bits=0, dac_bits=2, map_layers="all")
+    net = map_network(Sequential(la), cfg, calibration=x)
+    hi = x.max()
+    xq = np.clip(np.round(x / hi * 3), 0, 3) * hi / 3  # unipolar 2-bit DAC: 4 levels on [0, hi]
+    np.testing.assert_allclose(net.forward(x), xq @ la.weight.value.T + la.bias.value,
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_read_noise_has_the_stated_std(rng):
+    la = _binary_layer(rng, n_in=32, n_out=4)
+    cfg = ArrayConfig(adc_bits=0, read_noise=0.02)
+    al = ArrayLayer(la, InputCode("binary"), cfg, True, "arrays", seed=3)
+    x = np.zeros((20000, 32))
+    x[:, :9] = 1.0  # 9 active rows: std = 0.02 sqrt(2 * 9) per output, times the scale
+    exact = x @ la.effective_weight().T
+    err = (al.forward(x) - exact) / al.scale
+    np.testing.assert_allclose(err.std(axis=0), 0.02 * np.sqrt(18), rtol=0.03)
+    assert abs(err.mean()) < 0.002
+
+
+def test_programming_error_levels_and_encodings(rng):
+    la = Linear(50, 40, seed=0)
+    la.weight.value[...] = 0.5
+    la.weight.value[:, 0] = 1.0  # the scale per output is 1
+    cfg = ArrayConfig(weight_encoding="reference", prog_noise=0.03, adc_bits=0)
+    G = ArrayLayer(la, InputCode(), cfg, True, "arrays", seed=1).G[:, 1:]
+    assert abs(G.mean() - 0.5) < 0.01 and abs(G.std() - 0.06) < 0.006  # G = 2 (g - 1/2)
+    again = ArrayLayer(la, InputCode(), cfg, True, "arrays", seed=1).G[:, 1:]
+    np.testing.assert_array_equal(G, again)  # same seed, same devices
+    cfg = ArrayConfig(weight_encoding="reference", levels=3, adc_bits=0)
+    la.weight.value[:, 1:] = rng.uniform(-1, 1, (40, 49))
+    G = ArrayLayer(la, InputCode(), cfg, True, "arrays").G
+    assert set(np.unique(G)) <= {-1.0, 0.0, 1.0}
+    cfg = ArrayConfig(levels=5, adc_bits=0)  # differential: g+ and g- on 5 levels
+    G = ArrayLayer(la, InputCode(), cfg, True, "arrays").G
+    np.testing.assert_allclose(G * 4, np.round(G * 4), atol=1e-12)
+
+
+def test_cost_counts_for_a_bit_serial_convolution(images):
+    net = _warm(build_binary_lenet((4, 6), 12, act=kbit_act(2), seed=1), images)
+    mapped = map_network(net, ArrayConfig(array_rows=64, array_cols=4, **WIDE))
+    mapped.forward(images[:2])
+    cost = mapped.cost()
+    conv2 = next(c for c in cost["layers"] if c["layer"] == "conv2")
+    # conv2: 4 x 5 x 5 = 100 inputs -> 2 row blocks; 6 outputs -> 2 column blocks; 8 x 8
+    # positions; 2-bit inputs bit-serial -> 2 cycles
+    assert conv2["positions"] == 64 and conv2["cycles"] == 2
+    assert conv2["adc_conversions"] == 64 * 2 * 2 * 6
+    assert conv2["array_activations"] == 64 * 2 * 2 * 2
+    assert conv2["devices"] == 2 * 100 * 6 and conv2["arrays"] == 4
+    assert conv2["binary_macs"] == 64 * 2 * 100 * 6
+    first = cost["layers"][0]
+    assert not first["on_arrays"] and first["digital_macs"] == 24 * 24 * 25 * 4
+    assert cost["adc_conversions"] == sum(c.get("adc_conversions", 0) for c in cost["layers"])
+
+
+def test_noisy_mapping_is_reproducible(images):
+    net = _warm(build_binary_lenet((4, 6), 12, seed=1), images)
+    cfg = ArrayConfig(adc_bits=3, prog_noise=0.05, read_noise=0.01, array_rows=32)
+    a = map_network(net, cfg, calibration=images, seed=7).forward(images)
+    b = map_network(net, cfg, calibration=images, seed=7).forward(images)
+    c = map_network(net, cfg, calibration=images, seed=8).forward(images)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_trained_network_round_trip_through_save_load_and_mapping(tmp_path):
+    spec = build_bitsplit(_path(build_binary_mlp((784, 32, 32, 10), seed=0).spec), 2,
+                          seed=0).spec
+    model, hist, _ = train_network(spec, epochs=1, train_subset=2000, batch_size=50, lr=3e-3,
+                                   seed=0)
+    back = load_model(save_model(tmp_path / "net", model))
+    back.eval()
+    _, _, x, y = train_test(train_subset=1, seed=0)
+    x = x[:1000].reshape(-1, 1, 28, 28)
+    ref = back.forward(x).argmax(1)
+    assert np.mean(ref == y[:1000]) > 0.5  # it learnt something
+    for mapped in (map_network(back, backend="digital"),
+                   map_network(back, ArrayConfig(**WIDE))):
+        np.testing.assert_array_equal(mapped.predict(x), ref)
+
+
+class _Custom(Module):
+    def forward(self, x):
+        return x
+
+
+def test_bad_input_gives_clear_errors(rng, images):
+    with pytest.raises(MappingError, match="cannot map layer '_Custom'"):
+        map_network(Sequential(Linear(4, 3), _Custom()))
+    with pytest.raises(ConfigError, match="array.array_rows = 0 is out of range"):
+        ArrayConfig(array_rows=0)
+    with pytest.raises(ConfigError, match="array.adc_bits = 25 is out of range"):
+        ArrayConfig(adc_bits=25)
+    with pytest.raises(ConfigError, match="array.adc_bits = -1 is out of range"):
+        ArrayConfig(adc_bits=-1)
+    with pytest.raises(ConfigError, match="array.levels = 1"):
+        ArrayConfig(levels=1)
+    with pytest.raises(MappingError, match="unknown backend"):
+        map_network(Sequential(Linear(4, 3)), backend="gpu")
+    la = ArrayLayer(_binary_layer(rng, 8, 2), InputCode("sign"), ArrayConfig(**WIDE), True,
+                    "arrays")
+    with pytest.raises(MappingError, match="mapped for \\+-1 values"):
+        la.forward(np.full((1, 8), 0.5))
+    with pytest.raises(MappingError, match="expected input \\(B, 8\\)"):
+        la.forward(np.ones((1, 9)))
+    with pytest.raises(MappingError, match="NaN"):
+        la.forward(np.full((1, 8), np.nan))
+    net = _warm(build_binary_lenet((4, 6), 12, seed=1), images)
+    with pytest.raises(MappingError, match="calibrat"):
+        map_network(net, ArrayConfig(adc_bits=4)).forward(images)
+    with pytest.raises(MappingError, match="inference only"):
+        map_network(net, ArrayConfig(**WIDE)).model.backward(np.ones((1, 10)))
