@@ -272,7 +272,12 @@ class ArrayLayer(Module):
         # Bit planes (and the DAC) act elementwise: apply them before unrolling, on the
         # smaller input.
         planes, coef, xmax = self._planes(x)
-        planes = [(self._unroll(plane), shift) for plane, shift in planes]
+        # Binary-weight layers with integer inputs: the planes and their sums with +-1 weights
+        # (< 2^24) are exact in float32 (programmed conductances round to 1e-7 of their
+        # range, far below any device noise): half the memory traffic, twice the BLAS speed.
+        dtype = np.float32 if self.integer else np.float64
+        planes = [(self._unroll(plane.astype(dtype, copy=False)), shift)
+                  for plane, shift in planes]
         if self.on_arrays:
             acc = self._arrays(planes, xmax)
         else:
@@ -282,11 +287,11 @@ class ArrayLayer(Module):
 
     def _unroll(self, x: np.ndarray) -> np.ndarray:
         """Rows of the layer's matrix product: x itself, or the patches of a convolution
-        (N * OH * OW, C_in KH KW)."""
+        (N * OH * OW, C_in KH KW), in x's dtype."""
         if self.geom is None:
             return x
         _, k, s, p = self.geom
-        return im2row(x, k, k, s, p)
+        return im2row(x, k, k, s, p, dtype=x.dtype)
 
     def _shape_output(self, y: np.ndarray, x: np.ndarray) -> np.ndarray:
         if self.geom is None:
@@ -351,13 +356,14 @@ class ArrayLayer(Module):
             self.adc_step = np.ones((len(self.row_blocks), self.n_out))
         acc = np.zeros((planes[0][0].shape[0], self.n_out))
         for r, (a, b) in enumerate(self.row_blocks):
-            G = self.G[:, a:b]
+            G = self.G[:, a:b].astype(planes[0][0].dtype)
             parts = []
             for plane, shift in planes:
                 xb = plane[:, a:b]
-                part = xb @ G.T
+                part = (xb @ G.T).astype(np.float64)
                 if cfg.read_noise:
-                    std = cfg.read_noise * noise_gain * np.sqrt(np.einsum("ij,ij->i", xb, xb))
+                    std = cfg.read_noise * noise_gain * np.sqrt(
+                        np.einsum("ij,ij->i", xb, xb, dtype=np.float64))
                     # float32 draws: half the cost, and far finer than the noise itself
                     part += std[:, None] * self._rng.standard_normal(part.shape,
                                                                      dtype=np.float32)
@@ -544,3 +550,38 @@ def map_network(model: Module, config: ArrayConfig | None = None, calibration=No
     if calibration is not None and backend == "arrays":
         net.calibrate(calibration)
     return net
+
+
+# study runner ---------------------------------------------------------------------------------
+
+def run_mapping_task(task: dict) -> dict:
+    """One sweep point set for worker processes: load the saved network ``task["model"]``,
+    map it with ``ArrayConfig(**task["array"], adc_bits=b)`` for each b in ``task["adc_bits"]``
+    (calibrated on ``task["calibration_images"]`` training images), evaluate on the first
+    ``task["test_images"]`` test images of ``task["dataset"]``.
+
+    Returns the task plus ``digital_accuracy`` (the digital twin) and ``points``, one
+    ``{adc_bits, accuracy, cost}`` per ADC resolution (cost: per-inference totals).
+    """
+    from rramsim.data import train_test
+    from rramsim.models import load_model
+
+    model = load_model(task["model"])
+    model.eval()
+    dataset = task.get("dataset", "mnist")
+    x_cal, _, x_test, y_test = train_test(train_subset=task.get("calibration_images", 500),
+                                          seed=task.get("seed", 0), dataset=dataset,
+                                          data_dir=task.get("data_dir"))
+    shape = (-1, 1, 28, 28)
+    x_cal, x_test = x_cal.reshape(shape), x_test[:task.get("test_images", 10000)].reshape(shape)
+    y_test = y_test[:len(x_test)]
+    out = dict(task)
+    out["digital_accuracy"] = map_network(model, backend="digital").evaluate(x_test, y_test)
+    out["points"] = []
+    for bits in task["adc_bits"]:
+        cfg = ArrayConfig(**dict(task["array"], adc_bits=bits))
+        net = map_network(model, cfg, calibration=x_cal, seed=task.get("seed", 0))
+        acc = net.evaluate(x_test, y_test, batch_size=250)
+        cost = {k: v for k, v in net.cost().items() if k != "layers"}
+        out["points"].append({"adc_bits": bits, "accuracy": acc, "cost": cost})
+    return out

@@ -111,14 +111,15 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0,
     return out
 
 
-def im2row(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0) -> np.ndarray:
-    """Input patches of ``x`` (N, C, H, W) as rows (N * OH * OW, C * KH * KW), float64: the
+def im2row(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0,
+           dtype=np.float64) -> np.ndarray:
+    """Input patches of ``x`` (N, C, H, W) as rows (N * OH * OW, C * KH * KW) of ``dtype``: the
     transpose of :func:`im2col`'s layout, one row per output position (sample-major), so
     ``im2row(x) @ weight.reshape(C_out, -1).T`` is the convolution, one array read per row."""
-    xp = _pad(np.asarray(x, dtype=np.float64), padding)
+    xp = _pad(np.asarray(x, dtype=dtype), padding)
     n, c, hp, wp = xp.shape
     oh, ow = (hp - kh) // stride + 1, (wp - kw) // stride + 1
-    out = np.empty((n * oh * ow, c * kh * kw))
+    out = np.empty((n * oh * ow, c * kh * kw), dtype=dtype)
     _im2row(xp, int(kh), int(kw), int(stride), oh, ow, out)
     return out
 

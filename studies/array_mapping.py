@@ -1,0 +1,175 @@
+"""Study: how many ADC bits and how large an array does each kind of network need on RRAM
+inference arrays, and what does it cost in ADC conversions?
+
+The trained LeNet-5-style networks of ``studies/bitsplit.py`` (seed 0; binary, conventional
+k-bit and BitSplit k-bit, k = 2, 3, 4) are mapped onto arrays (:func:`rramsim.mapping.map_network`)
+with their binary-weight hidden layers on arrays and the full-precision first and last layers
+digital, and evaluated on the MNIST test set for every ADC resolution (1 to 8 bits) and array
+height (64, 128, 256, 512 rows). Conventional k-bit networks are run bit-serially (k cycles of a
+1-bit DAC, shift-and-add; the same number of ADC conversions as BitSplit) and, as
+"k-bit, k-bit DAC", in one cycle through a k-bit DAC (k times fewer conversions, larger partial
+sums).
+
+Device values (RRAM, differential pair, realistic): programming error 5 % of the conductance
+range (Wan et al., Nature 608:504, 2022, Extended Data Fig. 3: sigma about 1 to 2.4 uS over a
+0 to 40 uS range after write-verify, i.e. 2.6 to 6 %) and read noise 1 % of the range per device
+per read (random-telegraph read-current fluctuations of HfOx RRAM, below 1 % in low-resistance
+states to a few % in high-resistance ones: Ambrogio et al., IEEE Trans. Electron Devices
+61:2920, 2014). ADC ranges are calibrated per array on 500 training images (``adc_percentile``
+99.99). One programming draw (seed 0).
+
+Outputs (``--out``, default ``plots/``): ``array_mapping__accuracy.png`` (test accuracy against
+ADC bits, one panel per array height), ``array_mapping__cost.png`` (ADC conversions per
+inference against array rows, and the accuracy-cost trade-off at each network's smallest
+adequate ADC), ``array_mapping.json``; per-task JSON in ``<out>/array_mapping_runs/``.
+
+    python studies/bitsplit.py && python studies/array_mapping.py     # full (10,000 test images)
+    python studies/bitsplit.py --quick && python studies/array_mapping.py --quick   # minutes
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from rramsim.experiments import run_tasks, study_args
+from rramsim.mapping import run_mapping_task
+from rramsim.plotting import pyplot, save_figure
+from rramsim.results import write_json
+
+ROWS = (64, 128, 256, 512)
+ADC_BITS = tuple(range(1, 9))
+DEVICE = dict(prog_noise=0.05, read_noise=0.01, weight_encoding="differential", levels=0,
+              adc_range="calibrated", adc_percentile=99.99, map_layers="hidden", array_cols=256)
+#: (label, saved network name in the bitsplit study, k-bit input mode)
+NETWORKS = [("binary", "binary", "bit_serial")] + [
+    (label.format(k=k), name.format(k=k), mode) for k in (2, 3, 4)
+    for label, name, mode in (("{k}-bit", "{k}-bit", "bit_serial"),
+                              ("{k}-bit, {k}-bit DAC", "{k}-bit", "multibit"),
+                              ("BitSplit {k}-bit", "BitSplit_{k}-bit", "bit_serial"))]
+#: Accuracy loss against the digital network counted as adequate.
+TOLERANCE = 0.005
+
+
+def make_tasks(model_dir: Path, test_images: int, data_dir=None) -> list[dict]:
+    tasks = []
+    for label, name, mode in NETWORKS:
+        path = model_dir / f"lenet_{name}_seed0.npz"
+        if not path.is_file():
+            raise SystemExit(f"no trained network at {path}: run studies/bitsplit.py first "
+                             f"(with --quick for the quick version)")
+        for rows in ROWS:
+            tasks.append(dict(name=f"{label.replace(' ', '_').replace(',', '')}_rows{rows}",
+                              network=label, model=str(path), rows=rows,
+                              array=dict(DEVICE, array_rows=rows, kbit_input=mode),
+                              adc_bits=list(ADC_BITS), test_images=test_images,
+                              calibration_images=500, seed=0, data_dir=data_dir))
+    return tasks
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Per network: digital accuracy, accuracy[rows][bits], conversions per inference[rows], and
+    the smallest ADC resolution within TOLERANCE of the digital network per array height."""
+    out = {}
+    for r in runs:
+        row = out.setdefault(r["network"], {"digital_accuracy": r["digital_accuracy"],
+                                            "accuracy": {}, "adc_conversions": {},
+                                            "devices": {}, "min_adc_bits": {}})
+        acc = {p["adc_bits"]: p["accuracy"] for p in r["points"]}
+        row["accuracy"][r["rows"]] = acc
+        row["adc_conversions"][r["rows"]] = r["points"][0]["cost"]["adc_conversions"]
+        row["devices"][r["rows"]] = r["points"][0]["cost"]["devices"]
+        good = [b for b in sorted(acc) if acc[b] >= r["digital_accuracy"] - TOLERANCE]
+        row["min_adc_bits"][r["rows"]] = good[0] if good else None
+    return out
+
+
+def _style(label: str):
+    k = 1 if label == "binary" else int(label[-5]) if label.startswith("BitSplit") else int(
+        label[0])
+    color = {1: "k", 2: "C0", 3: "C1", 4: "C2"}[k]
+    ls = "-" if label.startswith("BitSplit") else ("--" if "DAC" not in label else ":")
+    return dict(color=color, ls=ls)
+
+
+def plot_accuracy(summary: dict, path, title: str):
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(ROWS), figsize=(4.2 * len(ROWS), 4), sharey=True)
+    for ax, rows in zip(axes, ROWS):
+        for label, row in summary.items():
+            acc = row["accuracy"][rows]
+            ax.plot(list(acc), [100 * a for a in acc.values()], marker="o", ms=3, label=label,
+                    **_style(label))
+        ax.set_title(f"{rows} rows per array", fontsize=9)
+        ax.set_xlabel("ADC bits")
+        ax.set_xticks(ADC_BITS)
+        ax.grid(alpha=0.3)
+        ax.set_ylim(0, 100)
+    axes[0].set_ylabel("test accuracy (%)")
+    axes[-1].legend(fontsize=7, loc="lower right")
+    fig.suptitle(title, fontsize=9)
+    return save_figure(fig, path)
+
+
+def plot_cost(summary: dict, path, title: str):
+    plt = pyplot()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    for label, row in summary.items():
+        conv = [row["adc_conversions"][r] for r in ROWS]
+        a1.plot(ROWS, conv, marker="o", ms=3, label=label, **_style(label))
+        # the trade-off: at each array height, the accuracy with the smallest adequate ADC
+        pts = [(row["adc_conversions"][r], 100 * row["accuracy"][r][row["min_adc_bits"][r]],
+                row["min_adc_bits"][r]) for r in ROWS if row["min_adc_bits"][r] is not None]
+        if pts:
+            a2.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3, label=label,
+                    **_style(label))
+            for c, a, b in pts:
+                a2.annotate(f"{b}b", (c, a), fontsize=6, xytext=(2, 2),
+                            textcoords="offset points")
+    a1.set_xscale("log", base=2)
+    a1.set_yscale("log")
+    a1.set_xticks(ROWS, [str(r) for r in ROWS])
+    a1.set_xlabel("rows per array")
+    a1.set_ylabel("ADC conversions per inference")
+    a1.grid(alpha=0.3, which="both")
+    a1.legend(fontsize=7)
+    a2.set_xscale("log")
+    a2.set_xlabel("ADC conversions per inference")
+    a2.set_ylabel("test accuracy (%) at the smallest adequate ADC")
+    a2.set_title(f"labels: ADC bits within {100 * TOLERANCE:.1f} points of the digital network",
+                 fontsize=8)
+    a2.grid(alpha=0.3, which="both")
+    fig.suptitle(title, fontsize=9)
+    return save_figure(fig, path)
+
+
+def main():
+    args, tag = study_args(__doc__, "array_mapping", extra=lambda ap: ap.add_argument(
+        "--test-images", type=int, default=None, help="test images (10000; quick: 2000)"))
+    model_dir = args.out / ("bitsplit_quick_runs" if args.quick else "bitsplit_runs")
+    n_test = args.test_images or (2000 if args.quick else 10000)
+    runs = run_tasks(make_tasks(model_dir, n_test, args.data_dir), jobs=args.jobs,
+                     cache_dir=args.out / f"{tag}_runs", runner=run_mapping_task,
+                     describe=lambda r: "accuracy " + " ".join(
+                         f"{100 * p['accuracy']:.1f}" for p in r["points"]))
+    summary = summarise(runs)
+    write_json(args.out / f"{tag}.json", {"device": DEVICE, "rows": ROWS, "adc_bits": ADC_BITS,
+                                          "test_images": n_test, "tolerance": TOLERANCE,
+                                          "summary": summary, "runs": runs})
+    title = (f"LeNet-5-style on MNIST mapped onto RRAM arrays (prog. error 5 %, read noise "
+             f"1 %, {n_test} test images)")
+    plot_accuracy(summary, args.out / f"{tag}__accuracy.png", title)
+    plot_cost(summary, args.out / f"{tag}__cost.png", title)
+    print(f"\n{'network':22s} {'digital':>8s}  " + "  ".join(
+        f"rows {r}: bits / conversions" for r in ROWS))
+    for label, row in summary.items():
+        cells = "  ".join(f"{str(row['min_adc_bits'][r]):>11s} / {row['adc_conversions'][r]:>7,d}"
+                          for r in ROWS)
+        print(f"{label:22s} {100 * row['digital_accuracy']:7.2f}%  {cells}")
+    print(f"(smallest ADC bits within {100 * TOLERANCE:.1f} points of the digital network)")
+    print(f"wrote {args.out / (tag + '.json')} and {tag}__accuracy.png, {tag}__cost.png")
+
+
+if __name__ == "__main__":
+    main()
