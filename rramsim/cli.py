@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import textwrap
 import time
@@ -12,25 +13,38 @@ import numpy as np
 
 from rramsim.config import ConfigError, TileConfig, available_presets, find_preset, load_preset
 
-PHYSICS_EPILOG_SECTIONS = ("device", "update", "forward", "backward", "reference")
+PHYSICS_EPILOG_SECTIONS = ("device", "update", "forward", "backward", "reference", "mapping")
+
+
+def _section_help(section: str, cls) -> list[str]:
+    lines = []
+    for name, default, unit, valid, doc in cls.field_docs():
+        unit = f" [{unit}]" if unit else ""
+        lines.append(f"    {section}.{name} = {default!r}{unit}, {valid}")
+        lines.extend(textwrap.wrap(doc, 90, initial_indent="        ",
+                                   subsequent_indent="        "))
+    return lines
 
 
 def physics_help() -> str:
     """The documented configuration fields, for ``--help`` epilogs."""
     lines = ["configuration keys for --set SECTION.KEY=VALUE (defaults; presets override them):"]
     for section in PHYSICS_EPILOG_SECTIONS:
+        if section == "backward":
+            lines.append("\n  [backward]  same keys as [forward], for the backward pass W^T d")
+            continue
         lines.append(f"\n  [{section}]" + ("  (same keys for [backward])" if section == "forward"
                                            else ""))
-        if section == "backward":
-            lines[-1] = "\n  [backward]  same keys as [forward], for the backward pass W^T d"
-            continue
-        for name, default, unit, valid, doc in TileConfig.SECTIONS[section].field_docs():
-            unit = f" [{unit}]" if unit else ""
-            head = f"    {section}.{name} = {default!r}{unit}, {valid}"
-            lines.append(head)
-            lines.extend(textwrap.wrap(doc, 90, initial_indent="        ",
-                                       subsequent_indent="        "))
+        lines.extend(_section_help(section, TileConfig.SECTIONS[section]))
     return "\n".join(lines)
+
+
+def array_help() -> str:
+    """The inference-array fields, for ``rramsim map --help``."""
+    from rramsim.config import ArrayConfig
+
+    return "\n".join(["array keys for --set array.KEY=VALUE (defaults):", "\n  [array]"]
+                     + _section_help("array", ArrayConfig))
 
 
 def _add_config_args(p: argparse.ArgumentParser, default_preset: str | None):
@@ -213,6 +227,9 @@ def cmd_train_binary(args) -> int:
     spec = dict(run.pop("spec"))
     if args.spec is not None:
         spec.update(json.loads(args.spec))
+    if args.bitsplit is not None:
+        spec = {"kind": "bitsplit", "bits": args.bitsplit,
+                "path": {k: v for k, v in spec.items() if k != "act"}}
     print(f"training {args.net}: {json.dumps(spec)} on {run['dataset']}, {run['epochs']} epochs, "
           f"batch {run['batch_size']}, Adam lr {run['lr']} (cosine), seed {args.seed}")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -234,6 +251,51 @@ def cmd_train_binary(args) -> int:
     save_model(args.out / "model.npz", model, meta={"net": args.net, "seed": args.seed})
     print(f"final test accuracy {100 * history[-1]['test_accuracy']:.2f} %; wrote "
           f"{args.out / 'history.json'} and {args.out / 'model.npz'}")
+    return 0
+
+
+def cmd_map(args) -> int:
+    """Map a saved network onto inference arrays (or its digital twin) and evaluate it."""
+    from rramsim.config import ArrayConfig
+    from rramsim.data import train_test
+    from rramsim.mapping import map_network
+    from rramsim.models import load_model
+    from rramsim.results import write_json
+
+    cfg = ArrayConfig.from_overrides(args.overrides)
+    model = load_model(args.model)
+    model.eval()
+    x_cal, _, x_test, y_test = train_test(train_subset=args.calibration_images, seed=args.seed,
+                                          dataset=args.dataset, data_dir=args.data_dir)
+    images = model.spec.get("kind") != "mlp"
+    if images:
+        x_cal, x_test = x_cal.reshape(-1, 1, 28, 28), x_test.reshape(-1, 1, 28, 28)
+    n = args.test_images or len(x_test)
+    x_test, y_test = x_test[:n], y_test[:n]
+    t0 = time.perf_counter()
+    digital = map_network(model, backend="digital").evaluate(x_test, y_test)
+    net = map_network(model, cfg, calibration=x_cal, seed=args.seed, backend=args.backend)
+    acc = net.evaluate(x_test, y_test, batch_size=250)
+    cost = net.cost() if args.backend == "arrays" else None
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = write_json(args.out / "mapping.json", {
+        "model": str(args.model), "spec": model.spec, "backend": args.backend,
+        "array": None if args.backend == "digital" else dataclasses.asdict(cfg),
+        "dataset": args.dataset, "test_images": n, "seed": args.seed,
+        "digital_accuracy": digital, "accuracy": acc, "cost": cost,
+        "seconds": time.perf_counter() - t0})
+    print(f"digital network: {100 * digital:.2f} %; {args.backend}: {100 * acc:.2f} % on {n} "
+          f"test images")
+    if cost is not None:
+        print(f"per inference: {cost['adc_conversions']:,} ADC conversions, "
+              f"{cost['array_activations']:,} array activations, {cost['input_cycles']:,} input "
+              f"cycles; {cost['arrays']:,} arrays, {cost['devices']:,} devices")
+        for c in cost["layers"]:
+            where = (f"arrays: {c['adc_conversions']:,} conversions, {c['cycles']} cycle(s)"
+                     if c["on_arrays"] else f"digital: {c['digital_macs']:,} MACs")
+            print(f"  {c['layer']:12s} {c['n_in']:>5d} -> {c['n_out']:<5d} {c['inputs']:>16s}"
+                  f"  {where}")
+    print(f"wrote {path}")
     return 0
 
 
@@ -350,8 +412,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-subset", type=int, default=None)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--bitsplit", type=int, default=None, metavar="K",
+                   help="train the BitSplit-Net of the network: K paths, path i carrying bit i "
+                        "of the K-bit activation")
     _add_common(p, "out/train_binary")
     p.set_defaults(func=cmd_train_binary)
+
+    p = sub.add_parser("map", formatter_class=fmt, epilog=array_help(),
+                       help="run a saved network on simulated inference arrays",
+                       description="Map a network saved by train-binary or train --save-model "
+                                   "onto RRAM inference arrays (weights as conductance pairs, "
+                                   "arrays of array.array_rows inputs, one ADC per array column, "
+                                   "partial sums added digitally; programming error, read noise, "
+                                   "DAC and ADC resolution as set below), evaluate it on the "
+                                   "test set beside its exact digital twin, and count ADC "
+                                   "conversions, array activations and input cycles per "
+                                   "inference. Writes mapping.json.")
+    p.add_argument("model", type=Path, help="a saved network (.npz)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="array setting, e.g. --set array.adc_bits=4 (repeatable; keys below)")
+    p.add_argument("--backend", choices=("arrays", "digital"), default="arrays",
+                   help="arrays (default) or the digital twin (bit-packed integer arithmetic)")
+    p.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
+    p.add_argument("--test-images", type=int, default=None,
+                   help="evaluate on the first N test images (default: all 10,000)")
+    p.add_argument("--calibration-images", type=int, default=500,
+                   help="training images that calibrate the DAC and ADC ranges (default 500)")
+    p.add_argument("--data-dir", default=None)
+    _add_common(p, "out/map")
+    p.set_defaults(func=cmd_map)
     return parser
 
 

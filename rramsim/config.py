@@ -347,6 +347,18 @@ class ArrayConfig(_Section):
         if self.levels == 1:
             raise ConfigError("array.levels = 1 is invalid: must be 0 (continuous) or >= 2")
 
+    @classmethod
+    def from_overrides(cls, overrides: Mapping[str, Any] | Sequence[str] = ()) -> "ArrayConfig":
+        """Defaults with ``{"array.adc_bits": 4}`` or ``["array.adc_bits=4", ...]`` applied."""
+        items = parse_overrides(overrides) if not isinstance(overrides, Mapping) else overrides
+        values = {}
+        for dotted, value in items.items():
+            section, _, key = dotted.partition(".")
+            if section != cls.SECTION or not key:
+                raise ConfigError(f"override {dotted!r}: expected array.KEY")
+            values[key] = value
+        return _make_section(cls, cls.SECTION, values, "overrides")
+
 
 # The forward and backward sections share IOConfig; their section names differ.
 @dataclass(frozen=True)

@@ -198,13 +198,16 @@ class ArrayLayer(Module):
     on_arrays : False keeps the layer digital (exact floating point)
     backend : "arrays" or "digital"
     seed : programming error and read-noise stream
+    prefix : prepended to the layer's name (``path1.`` inside BitSplit path 1)
     """
 
     def __init__(self, layer: Module, code: InputCode, config: ArrayConfig | None,
-                 on_arrays: bool, backend: str, seed=None):
+                 on_arrays: bool, backend: str, seed=None, prefix: str = ""):
         super().__init__()
         W, b, geom, iq = _layer_matrix(layer)
-        self.name = getattr(layer, "name", type(layer).__name__)
+        weight = getattr(layer, "weight", None)
+        self.name = prefix + getattr(layer, "name", weight.name.rsplit(".", 1)[0] if weight
+                                     is not None else type(layer).__name__)
         self.W = np.array(W, dtype=np.float64)
         self.bias = None if b is None else np.array(b, dtype=np.float64)
         self.geom, self.iq = geom, iq
@@ -422,15 +425,15 @@ class ArrayLayer(Module):
 
 # the network ----------------------------------------------------------------------------------
 
-def _walk(layers: list, code: InputCode, root: int, out: list) -> InputCode:
-    """Collect ``(container list, index, layer, input code, root)`` of every weight layer."""
+def _walk(layers: list, code: InputCode, root: str, out: list) -> InputCode:
+    """Collect ``(container list, index, layer, input code, root)`` of every weight layer;
+    ``root`` names the network path ("" or "pathI.") the layer belongs to."""
     for i, la in enumerate(layers):
         if isinstance(la, BitSplit):
-            for p in la.paths:
-                sub = p.layers if isinstance(p, Sequential) else None
-                if sub is None:
+            for k, p in enumerate(la.paths):
+                if not isinstance(p, Sequential):
                     raise MappingError("BitSplit paths must be Sequential networks")
-                _walk(sub, code, id(p), out)
+                _walk(p.layers, code, f"{root}path{k}.", out)
             code = REAL
         elif isinstance(la, Residual):
             _walk(la.inner.layers, code, root, out)
@@ -528,10 +531,10 @@ def map_network(model: Module, config: ArrayConfig | None = None, calibration=No
     mapped = copy.deepcopy(model)
     top = mapped.layers if isinstance(mapped, Sequential) else [mapped]
     found: list = []
-    _walk(top, REAL, id(mapped), found)
+    _walk(top, REAL, "", found)
     if not found:
         raise MappingError("the network has no weight layer to map")
-    by_root: dict[int, list[int]] = {}
+    by_root: dict[str, list[int]] = {}
     for k, (_, _, _, _, root) in enumerate(found):
         by_root.setdefault(root, []).append(k)
     digital = set()
@@ -540,9 +543,9 @@ def map_network(model: Module, config: ArrayConfig | None = None, calibration=No
             digital.update({ks[0], ks[-1]})
     seeds = spawn(seed, len(found))
     layers = []
-    for k, (container, i, la, code, _) in enumerate(found):
+    for k, (container, i, la, code, root) in enumerate(found):
         al = ArrayLayer(la, code, config if backend == "arrays" else None,
-                        on_arrays=k not in digital, backend=backend, seed=seeds[k])
+                        on_arrays=k not in digital, backend=backend, seed=seeds[k], prefix=root)
         container[i] = al
         layers.append(al)
     mapped.eval()

@@ -69,6 +69,10 @@ def test_short_analog_training_run_learns(tmp_path):
     (["train", "--set", "up_down"], "expected SECTION.KEY=VALUE"),
     (["train", "--data-dir", "/nonexistent/mnist", "--train-subset", "10"], "RRAMSIM_DATA_DIR"),
     (["pulse-response", "--up", "0", "--down", "0"], "--up and --down"),
+    (["map", "/nonexistent/model.npz"], "no saved model"),
+    (["map", "x.npz", "--set", "array.adc_bit=4"], "did you mean 'adc_bits'"),
+    (["map", "x.npz", "--set", "array.array_rows=0"], "array.array_rows = 0 is out of range"),
+    (["map", "x.npz", "--set", "array.adc_bits=30"], "array.adc_bits = 30 is out of range"),
 ])
 def test_bad_input_gives_a_clear_error(args, message, tmp_path, capsys):
     assert main(args + ["--out", str(tmp_path)]) == 2
@@ -83,6 +87,27 @@ def test_help_explains_the_physics(capsys):
     for key in ("device.dw_min", "device.up_down", "update.bl", "forward.out_noise",
                 "reference.reference_std"):
         assert key in text
+
+
+def test_train_bitsplit_then_map_it_onto_arrays(tmp_path, capsys):
+    net = tmp_path / "net"
+    assert main(["train-binary", "--net", "mlp", "--bitsplit", "2", "--spec",
+                 '{"sizes": [784, 32, 32, 10]}', "--epochs", "1", "--train-subset", "1000",
+                 "--quiet", "--out", str(net)]) == 0
+    hist = json.loads((net / "history.json").read_text())
+    assert hist["spec"]["kind"] == "bitsplit" and hist["spec"]["bits"] == 2
+    out = tmp_path / "map"
+    args = ["map", str(net / "model.npz"), "--set", "array.adc_bits=16", "--set",
+            "array.adc_range=full", "--test-images", "300", "--out", str(out)]
+    assert main(args) == 0
+    res = json.loads((out / "mapping.json").read_text())
+    # a wide ADC and ideal devices: the arrays give the digital network's accuracy exactly
+    assert res["accuracy"] == res["digital_accuracy"] > 0.3
+    assert res["cost"]["adc_conversions"] == 2 * 32  # one 32x32 hidden layer per path
+    assert "path1.fc2" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["map", "--help"])
+    assert "array.adc_bits" in capsys.readouterr().out
 
 
 def test_presets_listed(capsys):
