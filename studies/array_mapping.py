@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from rramsim.experiments import run_tasks, study_args
-from rramsim.mapping import run_mapping_task
+from rramsim.mapping import exactness_check, run_mapping_task
 from rramsim.plotting import pyplot, save_figure
 from rramsim.results import write_json
 
@@ -82,6 +82,25 @@ def summarise(runs: list[dict]) -> dict:
         row["devices"][r["rows"]] = r["points"][0]["cost"]["devices"]
         good = [b for b in sorted(acc) if acc[b] >= r["digital_accuracy"] - TOLERANCE]
         row["min_adc_bits"][r["rows"]] = good[0] if good else None
+    return out
+
+
+def check_exactness(runs: list[dict], n_test: int, data_dir=None) -> dict:
+    """Per network: ideal arrays with a wide ADC against the digital twin and the network
+    (:func:`rramsim.mapping.exactness_check`) on the study's test images."""
+    from rramsim.data import train_test
+    from rramsim.models import load_model
+
+    x = train_test(train_subset=1, seed=0, data_dir=data_dir)[2][:n_test].reshape(-1, 1, 28, 28)
+    out = {}
+    for r in runs:
+        if r["network"] not in out:
+            out[r["network"]] = exactness_check(load_model(r["model"]), x,
+                                                kbit_input=r["array"]["kbit_input"])
+            print(f"  {r['network']}: ideal arrays = digital twin: "
+                  f"{out[r['network']]['identical_outputs_arrays_vs_digital']}, same "
+                  f"predictions as the network: "
+                  f"{out[r['network']]['identical_predictions_vs_network']}", flush=True)
     return out
 
 
@@ -154,9 +173,10 @@ def main():
                      describe=lambda r: "accuracy " + " ".join(
                          f"{100 * p['accuracy']:.1f}" for p in r["points"]))
     summary = summarise(runs)
+    exact = check_exactness(runs, n_test, args.data_dir)
     write_json(args.out / f"{tag}.json", {"device": DEVICE, "rows": ROWS, "adc_bits": ADC_BITS,
                                           "test_images": n_test, "tolerance": TOLERANCE,
-                                          "summary": summary, "runs": runs})
+                                          "summary": summary, "exactness": exact, "runs": runs})
     title = (f"LeNet-5-style on MNIST mapped onto RRAM arrays (prog. error 5 %, read noise "
              f"1 %, {n_test} test images)")
     plot_accuracy(summary, args.out / f"{tag}__accuracy.png", title)
