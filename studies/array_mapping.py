@@ -13,9 +13,9 @@ sums).
 Device values (RRAM, differential pair, realistic): programming error 5 % of the conductance
 range (Wan et al., Nature 608:504, 2022, Extended Data Fig. 3: sigma about 1 to 2.4 uS over a
 0 to 40 uS range after write-verify, i.e. 2.6 to 6 %) and read noise 1 % of the range per device
-per read (random-telegraph read-current fluctuations of HfOx RRAM, below 1 % in low-resistance
-states to a few % in high-resistance ones: Ambrogio et al., IEEE Trans. Electron Devices
-61:2920, 2014). ADC ranges are calibrated per array on 500 training images (``adc_percentile``
+per read (random-telegraph fluctuations of the read current of HfOx RRAM, of order 1 % and
+larger in high-resistance states: Ambrogio et al., IEEE Trans. Electron Devices 61:2920, 2014,
+doi:10.1109/TED.2014.2330202). ADC ranges are calibrated per array on 500 training images (``adc_percentile``
 99.99). One programming draw (seed 0).
 
 Outputs (``--out``, default ``plots/``): ``array_mapping__accuracy.png`` (test accuracy against
