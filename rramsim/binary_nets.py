@@ -605,9 +605,14 @@ def train_network(spec: dict, dataset: str = "mnist", epochs: int = 10, batch_si
 # analysis and task runner --------------------------------------------------------------------
 
 def _walk(layers):
+    from rramsim.nn import BitSplit
+
     for la in layers:
         if isinstance(la, Residual):
             yield from _walk(la.inner.layers)
+        elif isinstance(la, BitSplit):
+            for path in la.paths:
+                yield from _walk(path.layers)
         elif isinstance(la, Sequential):
             yield from _walk(la.layers)
         else:
