@@ -78,7 +78,8 @@ def summarise(runs: list[dict]) -> dict:
         out.setdefault(r["model"], {}).setdefault(r["network"], []).append(r)
     return {model: {net: {"accuracy": summary_stats([r["final_test_accuracy"] for r in rs]),
                           "values": [r["final_test_accuracy"] for r in rs],
-                          "n_parameters": rs[0]["n_parameters"]}
+                          "n_parameters": rs[0]["n_parameters"], "dataset": rs[0]["dataset"],
+                          "epochs": rs[0]["epochs"]}
                     for net, rs in nets.items()}
             for model, nets in out.items()}
 
@@ -100,8 +101,9 @@ def plot_accuracy(summary: dict, path, title: str):
         ax.set_xticks(BITS)
         ax.set_xlabel("activation bits k")
         ax.set_ylabel("test accuracy (%)")
-        ax.set_title(f"{model} (n = {len(next(iter(nets.values()))['values'])} seeds)",
-                     fontsize=9)
+        first = next(iter(nets.values()))
+        ax.set_title(f"{model} on {first['dataset']}, {first['epochs']} epochs "
+                     f"(n = {len(first['values'])} seeds)", fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=9)
@@ -118,7 +120,7 @@ def main():
     summary = summarise(runs)
     write_json(args.out / f"{tag}.json", {"spec": spec, "summary": summary, "runs": runs})
     plot_accuracy(summary, args.out / f"{tag}__accuracy.png",
-                  f"BitSplit-Net vs conventional k-bit activations ({spec['epochs']} epochs)")
+                  "BitSplit-Net vs conventional k-bit activations (same binary MACs)")
     for model, nets in summary.items():
         for net, row in nets.items():
             a = row["accuracy"]
