@@ -346,6 +346,10 @@ class ArrayConfig(_Section):
     def _check(self):
         if self.levels == 1:
             raise ConfigError("array.levels = 1 is invalid: must be 0 (continuous) or >= 2")
+        if self.weight_encoding == "reference" and self.levels and self.levels % 2 == 0:
+            raise ConfigError(f"array.levels = {self.levels} with weight_encoding = 'reference' "
+                              f"is invalid: the mid-range reference (weight 0) is a level only "
+                              f"for an odd number of levels")
 
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, Any] | Sequence[str] = ()) -> "ArrayConfig":

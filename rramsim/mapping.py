@@ -31,9 +31,11 @@ The path of one weight layer, ``y = s * (sum over arrays of ADC(partial sums)) +
 4. **ADC.** Each array column's partial sum is converted by an ADC with ``2^adc_bits`` levels
    ``lo + c step`` over a range ``[lo, hi]`` per array: calibrated (``adc_percentile`` of the
    partial sums on calibration batches) or the full range ``+-max_o sum_j |G_oj| max|x|``.
-   Where the ideal partial sums are integers (+-1 weights with 1-bit or integer inputs) the
-   levels sit on integers (``lo`` rounded down, ``step = max(1, ceil((hi - lo) / (2^b - 1)))``),
-   so an ADC wide enough is exact. ``adc_bits = 0`` is an ideal converter.
+   Where the ideal partial sums are integers (+-1 weights with 1-bit or integer inputs) and the
+   range holds at most ``2^b`` integers, the levels are those integers (``lo`` rounded down,
+   step 1), so an ADC wide enough is exact; a wider range gets ``2^b`` levels spread evenly
+   over it (``step = (hi - lo) / (2^b - 1)``), as for real-valued partial sums.
+   ``adc_bits = 0`` is an ideal converter.
 5. **Digital.** Partial sums of the arrays of a layer are added, then ``* s + b``.
 
 Invariant (tested): with ideal devices (no noise, continuous levels) and an ADC wide enough,
@@ -41,9 +43,13 @@ the arrays reproduce the digital twin exactly (identical integers for binary, k-
 layers), and both reproduce the network's own floating-point outputs to float rounding.
 
 Hardware cost (:meth:`MappedNetwork.cost`, per inference = per image) counts, per layer on
-arrays: ``input_cycles = P T`` (P output positions, T cycles per position), ``array_activations
-= P T R C`` (R row blocks, C column blocks), ``adc_conversions = P T R n_out``, ``devices =
-2 n_in n_out`` and ``arrays = R C``; layers kept digital count ``digital_macs = P n_in n_out``.
+arrays: ``input_cycles = P T`` (P output positions, T cycles per position; BitSplit paths run
+in parallel arrays, so this sums work, not latency), ``array_activations = P T R C`` (R row
+blocks, C column blocks), ``adc_conversions = P T R n_out``, ``devices = 2 n_in n_out``
+(differential pair) or ``n_in n_out + n_in C`` (one device per weight and one reference column
+per array), ``arrays = R C`` and, for +-1-weight layers with k-bit (or 1-bit) inputs,
+``binary_macs = P k n_in n_out`` whatever the DAC; layers kept digital count ``digital_macs =
+P n_in n_out``.
 """
 
 from __future__ import annotations
@@ -220,10 +226,10 @@ class ArrayLayer(Module):
         Wn = self.W / self.scale[:, None]
         self.sign_weights = bool(np.all(np.abs(Wn) == 1.0))
         self.integer = self.sign_weights and self.code.kind != "real"
-        self.positions = 1  # output positions per image, set by forward
+        self.positions = None  # output positions per image, set by forward
         self._rng = generator(seed)
         self.calibrating = False
-        if backend == "digital" and self.integer:
+        if self.integer and not (backend == "arrays" and on_arrays):
             from rramsim.kernels.binary import pack_weights
 
             self._wbits = pack_weights(Wn)
@@ -269,7 +275,7 @@ class ArrayLayer(Module):
             ow = conv_output_size(x.shape[3], k, s, p)
             self.positions = oh * ow
         _check_code(x, self.code, self.name)
-        if not self.on_arrays and not (self.backend == "digital" and self.integer):
+        if not self.on_arrays and not self.integer:
             y = self._unroll(x) @ self.W.T  # digital floating point
             return self._shape_output(y + self.bias if self.bias is not None else y, x)
         # Bit planes (and the DAC) act elementwise: apply them before unrolling, on the
@@ -278,7 +284,9 @@ class ArrayLayer(Module):
         # Binary-weight layers with integer inputs: the planes and their sums with +-1 weights
         # (< 2^24) are exact in float32 (programmed conductances round to 1e-7 of their
         # range, far below any device noise): half the memory traffic, twice the BLAS speed.
-        dtype = np.float32 if self.integer else np.float64
+        exact32 = self.integer and self.on_arrays and xmax * min(self.config.array_rows,
+                                                                   self.n_in) < 2 ** 24
+        dtype = np.float32 if exact32 else np.float64
         planes = [(self._unroll(plane.astype(dtype, copy=False)), shift)
                   for plane, shift in planes]
         if self.on_arrays:
@@ -341,7 +349,10 @@ class ArrayLayer(Module):
                                f"calibration; pass calibration data to map_network")
         if cfg.dac_bits:
             lo, hi = self.dac_range
-            nmax = 2 ** cfg.dac_bits - 1
+            if lo < 0 and cfg.dac_bits >= 2:  # bipolar: 2^b - 1 levels with one at 0
+                nmax = 2 ** cfg.dac_bits - 2
+            else:
+                nmax = 2 ** cfg.dac_bits - 1
             x = _uniform(x, lo, (hi - lo) / nmax, nmax)
         xmax = max(abs(v) for v in self.dac_range) if self.dac_range else 1.0
         return [(x, 1)], 1.0, xmax
@@ -396,9 +407,8 @@ class ArrayLayer(Module):
                 vals = np.concatenate([p[:, a:b].ravel() for p in parts])
                 q = cfg.adc_percentile
                 lo, hi = (float(np.percentile(vals, 100.0 - q)), float(np.percentile(vals, q)))
-            if self.integer:
-                lo, hi = math.floor(lo), math.ceil(hi)
-                step = max(1, math.ceil((hi - lo) / nmax))
+            if self.integer and math.ceil(hi) - math.floor(lo) <= nmax:
+                lo, step = math.floor(lo), 1  # every integer partial sum is a level: exact
             else:
                 step = (hi - lo) / nmax if hi > lo else 1e-12
             self.adc_lo[r, a:b] = lo
@@ -408,6 +418,9 @@ class ArrayLayer(Module):
     def cost(self) -> dict:
         """Per-inference counts of this layer (see the module docstring)."""
         P = self.positions
+        if P is None:
+            raise MappingError(f"{self.name}: run a forward pass before asking for the cost "
+                               f"(the output positions of a convolution depend on the input)")
         out = {"layer": self.name, "on_arrays": self.on_arrays, "inputs": self.code.describe(),
                "n_in": self.n_in, "n_out": self.n_out, "positions": P}
         if not self.on_arrays:
@@ -417,8 +430,11 @@ class ArrayLayer(Module):
             else self.code.bits
         R, C = len(self.row_blocks), len(self.col_blocks)
         out.update(cycles=T, input_cycles=P * T, array_activations=P * T * R * C,
-                   adc_conversions=P * T * R * self.n_out, devices=2 * self.n_in * self.n_out,
-                   arrays=R * C, binary_macs=(P * T * self.n_in * self.n_out
+                   adc_conversions=P * T * R * self.n_out,
+                   devices=(2 * self.n_in * self.n_out
+                            if self.config.weight_encoding == "differential"
+                            else self.n_in * self.n_out + self.n_in * C),
+                   arrays=R * C, binary_macs=(P * self.code.bits * self.n_in * self.n_out
                                               if self.integer else 0))
         return out
 
@@ -482,8 +498,8 @@ class MappedNetwork:
 
     def calibrate(self, x) -> None:
         """Set the DAC ranges of real inputs and the calibrated ADC ranges from one batch
-        ``x``, layer by layer in forward order (each layer sees its upstream layers'
-        quantised outputs)."""
+        ``x`` (a new call replaces them), layer by layer in forward order (each layer sees its
+        upstream layers' quantised outputs)."""
         for la in self.layers:
             la.calibrating = True
         try:
@@ -529,7 +545,9 @@ def map_network(model: Module, config: ArrayConfig | None = None, calibration=No
     if not isinstance(model, Module):
         raise MappingError(f"model must be an rramsim network, got {type(model).__name__}")
     mapped = copy.deepcopy(model)
-    top = mapped.layers if isinstance(mapped, Sequential) else [mapped]
+    if not isinstance(mapped, Sequential):  # a bare layer or container: map it inside one
+        mapped = Sequential(mapped)
+    top = mapped.layers
     found: list = []
     _walk(top, REAL, "", found)
     if not found:
@@ -592,9 +610,15 @@ def run_mapping_task(task: dict) -> dict:
 
 def exactness_check(model: Module, x, kbit_input: str = "bit_serial", array_rows: int = 512,
                     batch_size: int = 500) -> dict:
-    """The mapping invariant on data: ideal devices and a 16-bit ADC over the full range (wide
-    enough for every array of up to 4,096 rows of +-1 weights and 1-bit inputs) against the
-    digital twin and the network's own forward pass.
+    """The mapping invariant on data: ideal devices and a 16-bit ADC over the full range against
+    the digital twin and the network's own forward pass (the model is put in eval mode).
+
+    16 bits are wide enough (every integer partial sum is a level) while ``2 array_rows n <
+    2^16``: 1-bit inputs up to 32,767 rows, 4-bit inputs through a multi-bit DAC (n = 15) up to
+    2,184 rows. The network's own floating-point forward pass can break exact ties
+    differently (a binary layer's sum that is exactly 0 in integers can be +-1e-16 in floats,
+    and a sign or k-bit activation right after it may flip), so identical predictions against
+    the network is a check on data, while arrays = digital twin holds bit for bit.
 
     Returns ``{identical_outputs_arrays_vs_digital, identical_predictions_vs_network,
     max_abs_diff_vs_network, n}``.

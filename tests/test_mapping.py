@@ -114,7 +114,8 @@ def test_adc_bits_bound_the_output_levels_and_wide_enough_is_exact(rng):
         y = al.forward(x)
         for o in range(6):
             assert len(np.unique(y[:, o])) <= 2 ** bits
-        assert al.adc_lo[0, 0] == -40 and al.adc_step[0, 0] == np.ceil(80 / (2 ** bits - 1))
+        # 81 integers do not fit 2^bits levels: spread evenly over the full range
+        assert al.adc_lo[0, 0] == -40 and al.adc_step[0, 0] == pytest.approx(80 / (2 ** bits - 1))
     # 2^7 - 1 = 127 >= 80 levels: every integer partial sum is a level
     al = ArrayLayer(la, InputCode("sign"), ArrayConfig(adc_bits=7, adc_range="full",
                                                        array_rows=40), True, "arrays")
@@ -133,8 +134,17 @@ def test_calibrated_adc_range_follows_the_partial_sums(rng):
     for r, (a, b) in enumerate(al.row_blocks):
         part = x[:, a:b] @ Wn[:, a:b].T
         lo, hi = np.percentile(part, 1.0), np.percentile(part, 99.0)
-        assert al.adc_lo[r, 0] == np.floor(lo)  # integer levels for integer partial sums
-        assert al.adc_step[r, 0] == max(1, np.ceil((np.ceil(hi) - np.floor(lo)) / 7))
+        assert hi - lo > 8  # the range holds more integers than 3 bits have levels
+        assert al.adc_lo[r, 0] == pytest.approx(lo) and al.adc_step[r, 0] == pytest.approx(
+            (hi - lo) / 7)
+    # a range that fits: levels on the integers, step 1 (exact where the sums stay inside)
+    x_small = np.zeros((50, 128))
+    x_small[:, :3] = 1.0
+    al2 = ArrayLayer(la, InputCode("binary"), ArrayConfig(adc_bits=3, array_rows=64), True,
+                     "arrays")
+    al2.calibrating = True
+    al2.forward(x_small)
+    assert al2.adc_step[0, 0] == 1 and float(al2.adc_lo[0, 0]).is_integer()
     # outside the calibrated range the ADC saturates
     y = al.forward(np.ones((1, 128)) * np.sign(la.effective_weight()[:1]))
     top = sum(al.adc_lo[r, 0] + 7 * al.adc_step[r, 0] for r in range(2))
@@ -200,6 +210,82 @@ def test_cost_counts_for_a_bit_serial_convolution(images):
     assert cost["adc_conversions"] == sum(c.get("adc_conversions", 0) for c in cost["layers"])
 
 
+def test_bitsplit_and_bit_serial_conventional_cost_the_same(images):
+    kbit = _warm(build_binary_lenet((4, 6), 12, act=kbit_act(2), seed=1), images)
+    split = _warm(build_bitsplit(_path(LENET), 2, seed=1), images)
+    cfg = ArrayConfig(array_rows=64, array_cols=4, **WIDE)
+    costs = {}
+    for name, net in (("kbit", kbit), ("split", split)):
+        mapped = map_network(net, cfg)
+        mapped.forward(images[:1])
+        costs[name] = mapped.cost()
+    for key in ("binary_macs", "adc_conversions", "array_activations", "input_cycles"):
+        assert costs["kbit"][key] == costs["split"][key] > 0, key
+    assert costs["split"]["devices"] == 2 * costs["kbit"]["devices"]
+    # a k-bit DAC: one cycle and k times fewer conversions, the same binary MACs
+    multi = map_network(kbit, ArrayConfig(array_rows=64, array_cols=4, kbit_input="multibit",
+                                          **WIDE))
+    multi.forward(images[:1])
+    c = multi.cost()
+    assert c["binary_macs"] == costs["kbit"]["binary_macs"]
+    assert 2 * c["adc_conversions"] == costs["kbit"]["adc_conversions"]
+    # the reference encoding: one device per weight plus one reference column per array
+    ref = map_network(kbit, ArrayConfig(array_rows=64, array_cols=4, weight_encoding="reference",
+                                        **WIDE))
+    ref.forward(images[:1])
+    conv2 = next(x for x in ref.cost()["layers"] if x["layer"] == "conv2")
+    assert conv2["devices"] == 100 * 6 + 100 * 2
+    with pytest.raises(MappingError, match="run a forward pass"):
+        map_network(kbit, cfg).cost()
+
+
+def test_a_bare_layer_is_mapped(rng):
+    la = Linear(6, 3, seed=0)
+    x = rng.random((40, 6))
+    net = map_network(la, ArrayConfig(adc_bits=2, dac_bits=0, map_layers="all"), calibration=x)
+    assert not np.allclose(net.forward(x), la.forward(x))  # the 2-bit ADC acts
+    assert isinstance(net.model.layers[0], ArrayLayer)
+
+
+def test_integer_layers_kept_digital_use_integer_arithmetic(images):
+    # a binary last layer (sign inputs, +-1 weights) stays digital under map_layers="hidden"
+    net = Sequential(*build_binary_mlp((784, 20, 16, 10), seed=1).layers[:-1],
+                     BinaryLinear(16, 10, seed=3, name="fc_out"))
+    net = _warm(net, images)
+    arrays = map_network(net, ArrayConfig(**WIDE))
+    assert not arrays.layers[-1].on_arrays and arrays.layers[-1].integer
+    np.testing.assert_array_equal(arrays.forward(images),
+                                  map_network(net, backend="digital").forward(images))
+
+
+def test_read_noise_of_the_reference_encoding_and_of_bit_planes(rng):
+    la = _binary_layer(rng, n_in=16, n_out=3)
+    x = np.zeros((20000, 16))
+    x[:, :4] = 1.0
+    for enc, c in (("differential", 2.0), ("reference", 4.0)):
+        al = ArrayLayer(la, InputCode("binary"), ArrayConfig(adc_bits=0, read_noise=0.02,
+                                                             weight_encoding=enc),
+                        True, "arrays", seed=1)
+        err = (al.forward(x) - x @ la.effective_weight().T) / al.scale
+        np.testing.assert_allclose(err.std(axis=0), 0.02 * np.sqrt(c * 4), rtol=0.04)
+    # bit-serial 2-bit input m = 3 (both planes on): noise of plane t is scaled by 2^t / 3
+    al = ArrayLayer(la, InputCode("levels", 3), ArrayConfig(adc_bits=0, read_noise=0.02),
+                    True, "arrays", seed=1)
+    err = (al.forward(x) - x @ la.effective_weight().T) / al.scale
+    np.testing.assert_allclose(err.std(axis=0), 0.02 * np.sqrt(2 * 4) * np.sqrt(1 + 4) / 3,
+                               rtol=0.04)
+
+
+def test_float32_partial_sums_only_where_exact(rng):
+    # multi-bit inputs m <= 65535 on 1024 rows can exceed 2^24: float64 keeps them exact
+    la = BinaryLinear(1024, 2, seed=0)
+    x = np.full((2, 1024), 1.0)
+    al = ArrayLayer(la, InputCode("levels", 65535), ArrayConfig(array_rows=1024, adc_bits=0,
+                                                                kbit_input="multibit"),
+                    True, "arrays")
+    np.testing.assert_allclose(al.forward(x), x @ la.effective_weight().T, rtol=1e-12)
+
+
 def test_noisy_mapping_is_reproducible(images):
     net = _warm(build_binary_lenet((4, 6), 12, seed=1), images)
     cfg = ArrayConfig(adc_bits=3, prog_noise=0.05, read_noise=0.01, array_rows=32)
@@ -242,6 +328,8 @@ def test_bad_input_gives_clear_errors(rng, images):
         ArrayConfig(adc_bits=-1)
     with pytest.raises(ConfigError, match="array.levels = 1"):
         ArrayConfig(levels=1)
+    with pytest.raises(ConfigError, match="odd number of levels"):
+        ArrayConfig(levels=16, weight_encoding="reference")
     with pytest.raises(MappingError, match="unknown backend"):
         map_network(Sequential(Linear(4, 3)), backend="gpu")
     la = ArrayLayer(_binary_layer(rng, 8, 2), InputCode("sign"), ArrayConfig(**WIDE), True,

@@ -269,6 +269,9 @@ class Residual(Module):
     def parameters(self):
         return self.inner.parameters()
 
+    def analog_layers(self):
+        return self.inner.analog_layers()
+
     def train(self, mode: bool = True):
         super().train(mode)
         self.inner.train(mode)
@@ -288,8 +291,8 @@ class BitSplit(Module):
     Forward: ``y = sum_i c_i f_i(x)`` with ``c_i = 2^i / (2^k - 1)``, where ``f_i`` is path i (a
     network whose activations are :class:`~rramsim.nn.quantizers.BitOf` with ``bit = i``, so
     every hidden layer of the path sees {0, 1} inputs). Backward: path i receives ``c_i dL/dy``;
-    the input gradient is the sum of the paths' input gradients (None when the paths are
-    Sequentials, whose first layers compute none: BitSplit is then the network's first layer).
+    the input gradient is the sum of the paths' input gradients (computed only when BitSplit is
+    not the network's first layer).
 
     Parameters
     ----------
@@ -314,6 +317,8 @@ class BitSplit(Module):
     def backward(self, grad):
         gx = None
         for c, path in zip(self.coefficients, self.paths):
+            if isinstance(path, Sequential):  # its first layer passes gradients back if we must
+                path.layers[0].input_grad = self.input_grad
             g = path.backward(c * grad)
             if g is not None:
                 gx = g if gx is None else gx + g
@@ -321,6 +326,9 @@ class BitSplit(Module):
 
     def parameters(self):
         return [p for path in self.paths for p in path.parameters()]
+
+    def analog_layers(self):
+        return [a for path in self.paths for a in path.analog_layers()]
 
     def train(self, mode: bool = True):
         super().train(mode)
