@@ -345,3 +345,20 @@ def test_bad_input_gives_clear_errors(rng, images):
         map_network(net, ArrayConfig(adc_bits=4)).forward(images)
     with pytest.raises(MappingError, match="inference only"):
         map_network(net, ArrayConfig(**WIDE)).model.backward(np.ones((1, 10)))
+
+
+def test_study_runner_and_exactness_check(tmp_path, images):
+    from rramsim.mapping import exactness_check, run_mapping_task
+
+    net = _warm(build_bitsplit(_path(LENET), 2, seed=1), images)
+    path = save_model(tmp_path / "net", net)
+    task = dict(name="t", model=str(path), array=dict(array_rows=64, prog_noise=0.05,
+                                                      read_noise=0.01),
+                adc_bits=[2, 8], test_images=60, calibration_images=40, seed=0)
+    a, b = run_mapping_task(task), run_mapping_task(task)
+    assert [p["accuracy"] for p in a["points"]] == [p["accuracy"] for p in b["points"]]
+    assert [p["adc_bits"] for p in a["points"]] == [2, 8]
+    assert a["points"][0]["cost"]["adc_conversions"] > 0 and 0 <= a["digital_accuracy"] <= 1
+    check = exactness_check(load_model(path), images)
+    assert check["identical_outputs_arrays_vs_digital"] and check["n"] == len(images)
+    assert check["identical_predictions_vs_network"]
