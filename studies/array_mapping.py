@@ -132,6 +132,8 @@ def plot_accuracy(summary: dict, path, title: str):
 
 
 def plot_cost(summary: dict, path, title: str):
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
     plt = pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     for label, row in summary.items():
@@ -150,10 +152,16 @@ def plot_cost(summary: dict, path, title: str):
     a1.set_yscale("log")
     a1.set_xticks(ROWS, [str(r) for r in ROWS])
     a1.set_xlabel("rows per array")
-    a1.set_ylabel("ADC conversions per inference")
+    a1.set_ylabel("ADC conversions per inference\n(BitSplit k-bit = k-bit bit-serial)")
     a1.grid(alpha=0.3, which="both")
     a1.legend(fontsize=7)
     a2.set_xscale("log")
+    a2.xaxis.set_minor_formatter(NullFormatter())
+    a2.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    a2.set_xticks([1000, 2000, 5000, 10000, 20000, 50000, 100000])
+    lo = min(min(r["adc_conversions"].values()) for r in summary.values())
+    hi = max(max(r["adc_conversions"].values()) for r in summary.values())
+    a2.set_xlim(lo / 1.3, hi * 1.3)
     a2.set_xlabel("ADC conversions per inference")
     a2.set_ylabel("test accuracy (%) at the smallest adequate ADC")
     a2.set_title(f"labels: ADC bits within {100 * TOLERANCE:.1f} points of the digital network",
