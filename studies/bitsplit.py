@@ -110,8 +110,10 @@ def plot_accuracy(summary: dict, path, title: str):
         ax.set_xlabel("activation bits k")
         ax.set_ylabel("test accuracy (%)")
         first = next(iter(nets.values()))
+        ns = sorted({len(r["values"]) for r in nets.values()})
+        seeds = f"{ns[0]}" if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
         ax.set_title(f"{model} on {first['dataset']}, {first['epochs']} epochs "
-                     f"(n = {len(first['values'])} seeds)", fontsize=9)
+                     f"({seeds} seeds per point)", fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=9)
