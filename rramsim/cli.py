@@ -163,13 +163,18 @@ def cmd_train(args) -> int:
 
     if args.floating_point:
         cfg = None
-        if args.zero_shift or args.overrides:
-            raise ConfigError("--floating-point takes no --zero-shift or --set")
+        if args.zero_shift or args.overrides or args.sp_method:
+            raise ConfigError("--floating-point takes no --zero-shift, --sp-method or --set")
     else:
         overrides = list(args.overrides)
         if args.zero_shift:
-            overrides += ["reference.zero_shift=true", f"reference.sp_method={args.sp_method}"]
+            overrides.append("reference.zero_shift=true")
+        if args.sp_method is not None:
+            overrides.append(f"reference.sp_method={args.sp_method}")
         cfg = load_preset(args.preset, overrides)
+        if args.sp_method is not None and not cfg.reference.zero_shift:
+            raise ConfigError("--sp-method chooses how zero-shifting finds the symmetry points: "
+                              "it needs --zero-shift (or --set reference.zero_shift=true)")
     label = "floating point" if cfg is None else args.preset + (" + zero-shift"
                                                                  if args.zero_shift else "")
     print(f"training 784-256-128-10 sigmoid MLP ({label}), {args.epochs} epochs, batch "
@@ -209,7 +214,8 @@ def cmd_demo(args) -> int:
     from rramsim.demo import run_demo
 
     return run_demo(out=args.out, seed=args.seed, data_dir=args.data_dir,
-                    train_subset=args.train_subset, epochs=args.epochs, jobs=args.jobs)
+                    train_subset=args.train_subset, epochs=args.epochs, jobs=args.jobs,
+                    sp_pairs=args.sp_pairs)
 
 
 def cmd_train_binary(args) -> int:
@@ -362,8 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--zero-shift", action="store_true",
                    help="zero-shifting: program each reference device to its partner's symmetry "
                         "point before training")
-    p.add_argument("--sp-method", choices=("pulses", "closed_form"), default="pulses",
-                   help="how zero-shifting finds the symmetry point (default: pulses)")
+    p.add_argument("--sp-method", choices=("pulses", "closed_form"), default=None,
+                   help="with --zero-shift: how the symmetry points are found, by the pulse "
+                        "protocol or from the closed form (default: the preset's "
+                        "reference.sp_method, pulses)")
     p.add_argument("--epochs", type=int, default=10, help="training epochs (default 10)")
     p.add_argument("--batch-size", type=int, default=1,
                    help="mini-batch size; a batch is applied as consecutive rank-one updates "
@@ -389,7 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="epochs (default 2)")
     p.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files")
     p.add_argument("--jobs", type=int, default=None,
-                   help="runs in parallel worker processes (default: 2, or 1 on one core)")
+                   help="runs in parallel worker processes (default: 2, or 1 on one core; 0: "
+                        "in this process)")
+    p.add_argument("--sp-pairs", type=int, default=None,
+                   help="up/down pulse pairs of the zero-shifting symmetry-point search "
+                        "(default: the preset's 10000; fewer is faster and leaves slow "
+                        "devices further from their symmetry points)")
     _add_common(p, "out/demo")
     p.set_defaults(func=cmd_demo)
 
@@ -457,6 +470,9 @@ def main(argv=None) -> int:
     except (ConfigError, DataError, ValueError, FileNotFoundError) as exc:
         print(f"rramsim {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except FloatingPointError as exc:  # a run that diverged: say so, no traceback
+        print(f"\nrramsim {args.command}: error: {exc}; try a smaller --lr", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -275,6 +275,11 @@ class ReferenceConfig(_Section):
     reference_std: float = _f(0.0, "Programming error of the reference device (std).",
                               "weight units", lo=0.0)
 
+    def _check(self):
+        if self.zero_shift and not self.enabled:
+            raise ConfigError("reference.zero_shift = true needs reference.enabled = true "
+                              "(zero-shifting programs the reference devices)")
+
 
 @dataclass(frozen=True)
 class MappingConfig(_Section):

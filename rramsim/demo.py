@@ -26,15 +26,39 @@ RUNS = [
 ]
 
 
+def _points(diff: float, more: str, less: str) -> str:
+    """``diff`` (a fraction) in words: '12.3 points more' / 'less'; 'as much' within 0.05."""
+    if abs(100 * diff) < 0.05:
+        return "about as much as"
+    return f"{abs(100 * diff):.1f} points {more if diff > 0 else less}"
+
+
+def reading(sym: float, asym: float, zs: float) -> str:
+    """The plain-language reading of the demo's three device runs (final test accuracies)."""
+    return (f"What it shows: when a device's down steps are half its up steps, its symmetry point "
+            f"(the weight where an up and a down\npulse cancel) sits near w = +1/3 instead of 0. "
+            f"Every update pulls the weights towards it; here the network\nlearned "
+            f"{_points(asym - sym, 'more than', 'less than')} on the symmetric device. "
+            f"Zero-shifting programs each reference device to its\npartner's symmetry point, so "
+            f"that weight 0 is where the pull vanishes: it learned "
+            f"{_points(zs - asym, 'more than', 'less than')}\nthe asymmetric device without it.")
+
+
 def run_demo(out="out/demo", seed: int = 0, data_dir=None, train_subset: int | None = None,
-             epochs: int | None = None, jobs: int | None = None, stream=sys.stdout) -> int:
+             epochs: int | None = None, jobs: int | None = None, sp_pairs: int | None = None,
+             stream=sys.stdout) -> int:
+    """Run the demo; print its table to ``stream`` and write ``out/demo.json`` and figures.
+
+    ``jobs``: worker processes (default 2, or 1 on one core; 0 runs in this process).
+    ``sp_pairs``: up/down pulse pairs of the symmetry-point search (default: the preset's).
+    """
     from rramsim import plotting
     from rramsim.experiments import run_tasks
     from rramsim.results import write_json
 
     out = Path(out)
     epochs = DEMO_EPOCHS if epochs is None else epochs
-    jobs = jobs or min(2, os.cpu_count() or 1)
+    jobs = min(2, os.cpu_count() or 1) if jobs is None else jobs
     say = lambda *a: print(*a, file=stream, flush=True)  # noqa: E731
     n_img = "60,000" if train_subset is None else f"{train_subset:,}"
     say(f"rramsim demo: a 784-256-128-10 sigmoid MLP learns MNIST ({n_img} training images x "
@@ -45,7 +69,9 @@ def run_demo(out="out/demo", seed: int = 0, data_dir=None, train_subset: int | N
         f"output noise.\n")
     tasks = [dict(name=name, preset=preset, seed=seed, epochs=epochs, train_subset=train_subset,
                   batch_size=1, lr=0.01, data_dir=data_dir,
-                  overrides={"reference.zero_shift": zs} if preset else {},
+                  overrides=(dict({"reference.zero_shift": zs},
+                                  **({} if sp_pairs is None else {"reference.sp_pairs": sp_pairs}))
+                             if preset else {}),
                   zero_shift=zs, record_weights=preset is not None)
              for name, preset, zs in RUNS]
     t0 = time.perf_counter()
@@ -65,12 +91,7 @@ def run_demo(out="out/demo", seed: int = 0, data_dir=None, train_subset: int | N
     sym = by["symmetric device"]["final_test_accuracy"]
     asym = by["asymmetric device"]["final_test_accuracy"]
     zs = by["asymmetric device + zero-shifting"]["final_test_accuracy"]
-    say(f"\nWhat it shows: when a device's down steps are half its up steps, its symmetry point "
-        f"(the weight where an up and a down\npulse cancel) sits near w = +1/3 instead of 0. Every "
-        f"update pulls the weights towards it, and the network learns\n{100 * (sym - asym):.1f} "
-        f"points less than on the symmetric device. Zero-shifting programs each reference "
-        f"device to its partner's\nsymmetry point, so that weight 0 is where the pull vanishes: "
-        f"{100 * (zs - asym):+.1f} points over the asymmetric device without it.")
+    say("\n" + reading(sym, asym, zs))
     write_json(out / "demo.json", {"command": "demo", "seed": seed, "epochs": epochs,
                                    "train_subset": train_subset, "seconds": total,
                                    "runs": runs})

@@ -48,9 +48,11 @@ def train_mnist_mlp(config: TileConfig | None, epochs: int = 10, batch_size: int
 def layer_weights_vs_symmetry_point(model, layer: int = 0, max_points: int = 20000, seed=0):
     """Device weights of one analog layer against the devices' closed-form symmetry points.
 
-    Returns a dict of 1-d arrays (a random sample of at most ``max_points`` devices):
-    ``device_weight`` (w), ``weight`` (w - r), ``reference`` (r), ``symmetry_point``, and the
-    least-squares slopes ``slope_device_weight`` and ``slope_weight`` of w and w - r on w_sp.
+    Returns a dict of 1-d arrays (a random sample of at most ``max_points`` devices), all in
+    device units: ``device_weight`` (w), ``weight`` (w - r; the network weight is
+    ``weight_scale`` times it), ``reference`` (r), ``symmetry_point`` (closed form, the oracle
+    of the pulse protocol), and the least-squares slopes ``slope_device_weight`` and
+    ``slope_weight`` of w and w - r on w_sp.
     """
     tile = model.analog_layers()[layer].tile
     sp = tile.devices.symmetry_point().ravel()

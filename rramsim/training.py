@@ -52,6 +52,13 @@ class Progress:
             self.stream.flush()
 
 
+def _check_lr(lr, name: str = "lr") -> float:
+    """A learning rate must be a positive finite number (checked before any device moves)."""
+    if not (isinstance(lr, (int, float, np.floating, np.integer)) and np.isfinite(lr) and lr > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {lr!r}")
+    return lr
+
+
 def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch_size: int = 1,
         lr: float = 0.01, seed=None, progress: bool | Progress = False,
         on_epoch: Callable[[dict], None] | None = None, loss: Loss | None = None,
@@ -81,6 +88,7 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
     """
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"epochs must be >= 0 and batch_size >= 1, got {epochs}, {batch_size}")
+    _check_lr(lr)
     if len(x_train) != len(y_train) or len(x_test) != len(y_test):
         raise ValueError("inputs and labels must have the same length")
     for name, arr in (("x_train", x_train), ("x_test", x_test), ("y_train", y_train),
@@ -99,7 +107,7 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
     model.train()
     for epoch in range(1, epochs + 1):
         if lr_schedule is not None:
-            opt.lr = float(lr_schedule(epoch))
+            opt.lr = _check_lr(float(lr_schedule(epoch)), f"lr_schedule({epoch})")
         order = rng.permutation(n)
         t0 = time.perf_counter()
         total_loss = 0.0

@@ -7,7 +7,8 @@ variation, BL 31, 7-bit DAC, 9-bit ADC, output noise 0.06) with the default mapp
 digital output scale of 4 (``mapping.weight_scale``), on the strongly asymmetric device
 (``softbounds_asymmetric``, up_down 0.5) without and with zero-shifting; and, for comparison, the
 symmetric device in aihwkit's mini-batch setting (batch 64, lr 0.05, pulse length managed)?
-The floating-point and symmetric runs, whose floors are thresholds, use three seeds.
+The runs whose floors are thresholds use several seeds: floating point five (its seeds spread by
+0.5 points around the floor), the symmetric device three with each mapping.
 
 Outputs (``--out``, default ``plots/``): ``floors__learning_curves.png`` (test accuracy per
 epoch), ``floors.json`` (every run's per-epoch record), per-run JSON in ``floors_runs/``.
@@ -29,7 +30,7 @@ from rramsim.results import summary_stats, write_json
 RUNS = [
     ("asymmetric + zero-shift", "softbounds_asymmetric", {"reference.zero_shift": True}, 1, 0.01,
      0),
-    ("floating point", None, {}, 1, 0.01, 2),
+    ("floating point", None, {}, 1, 0.01, 4),
     ("symmetric", "softbounds_symmetric", {}, 1, 0.01, 2),
     ("symmetric, weight_scale 4", "softbounds_symmetric", {"mapping.weight_scale": 4.0}, 1, 0.01,
      2),

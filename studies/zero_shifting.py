@@ -3,14 +3,16 @@
 Question (Kim et al. 2019, arXiv:1907.10228): test accuracy of the 784-256-128-10 sigmoid MLP on
 MNIST trained in situ on soft-bound devices, against the up/down asymmetry ``up_down`` (down
 step = (1 - up_down) x up step), with the reference device at the fixed mid value or
-zero-shifted to each device's symmetry point (found by the pulse protocol); beside the
+zero-shifted to each device's symmetry point, found by the pulse protocol or taken from the
+closed form (the protocol's oracle: do the two zero-shifts train alike?); beside the
 floating-point baseline. Several seeds per point.
 
 Preset: ``softbounds_symmetric`` with ``--set device.up_down=...`` (``softbounds_asymmetric`` is
 its up_down = 0.5 point). Default setting: batch 1, lr 0.01.
 
 Outputs (``--out``, default ``plots/``):
-- ``zero_shifting__accuracy_vs_asymmetry.png``: final test accuracy vs up_down (mean, min-max);
+- ``zero_shifting__accuracy_vs_asymmetry.png``: final test accuracy vs up_down (mean, min-max),
+  reference at mid value, zero-shifted by the pulse protocol, zero-shifted by the closed form;
 - ``zero_shifting__learning_curves.png``: test accuracy per epoch at up_down 0 and the strongest
   asymmetry, with and without zero-shifting, and floating point;
 - ``zero_shifting__weights_vs_sp.png``: trained device weights of every layer against the
@@ -19,7 +21,7 @@ Outputs (``--out``, default ``plots/``):
 - ``zero_shifting.json``: every run's history and the summary the figures are drawn from;
 - per-run JSON under ``<out>/zero_shifting_runs/`` (a rerun resumes from them).
 
-    python studies/zero_shifting.py            # full: 6 levels x 2 x 3 seeds, 60,000 images x 3 epochs
+    python studies/zero_shifting.py            # full: 6 levels x 3 x 3 seeds, 60,000 images x 3 epochs
     python studies/zero_shifting.py --quick    # a few minutes: 3 levels, 1 seed, 30,000 images x 2 epochs
 """
 
@@ -34,29 +36,39 @@ FULL = dict(levels=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5], seeds=[0, 1, 2], epochs=3, tr
 QUICK = dict(levels=[0.0, 0.25, 0.5], seeds=[0], epochs=2, train_subset=30000)
 
 
+# (label, run-name tag, zero_shift, sp_method) of the three ways the reference is set
+ARMS = [("reference at mid value", "nozs", False, None),
+        ("zero-shifted", "zs", True, "pulses"),
+        ("zero-shifted (closed-form symmetry points)", "zscf", True, "closed_form")]
+
+
 def make_tasks(levels, seeds, epochs, train_subset, data_dir=None) -> list[dict]:
     common = dict(epochs=epochs, train_subset=train_subset, batch_size=1, lr=0.01,
                   data_dir=data_dir)
     tasks = [dict(common, name=f"float_seed{s}", preset=None, seed=s, up_down=None,
-                  zero_shift=False) for s in seeds]
+                  zero_shift=False, sp_method=None) for s in seeds]
     for ud in levels:
-        for zs in (False, True):
+        for _, tag, zs, method in ARMS:
             for s in seeds:
+                overrides = {"device.up_down": ud, "reference.zero_shift": zs}
+                if method is not None:
+                    overrides["reference.sp_method"] = method
                 tasks.append(dict(
-                    common, name=f"updown{ud:.2f}_{'zs' if zs else 'nozs'}_seed{s}",
+                    common, name=f"updown{ud:.2f}_{tag}_seed{s}",
                     preset="softbounds_symmetric", seed=s, up_down=ud, zero_shift=zs,
-                    overrides={"device.up_down": ud, "reference.zero_shift": zs},
-                    record_weights=(s == seeds[0] and ud in (levels[0], levels[-1]))))
+                    sp_method=method, overrides=overrides,
+                    record_weights=(s == seeds[0] and method != "closed_form"
+                                    and ud in (levels[0], levels[-1]))))
     return tasks
 
 
 def summarise(runs: list[dict], levels) -> dict:
     curves = {}
-    for zs, label in ((False, "reference at mid value"), (True, "zero-shifted")):
+    for label, _, zs, method in ARMS:
         rows = []
         for ud in levels:
             accs = [r["final_test_accuracy"] for r in runs
-                    if r["up_down"] == ud and r["zero_shift"] == zs]
+                    if r["up_down"] == ud and r["zero_shift"] == zs and r["sp_method"] == method]
             rows.append(dict(up_down=ud, **summary_stats(accs), values=accs))
         curves[label] = rows
     fp = [r["final_test_accuracy"] for r in runs if r["preset"] is None]
@@ -76,7 +88,8 @@ def main():
     plotting.accuracy_vs_asymmetry(summary, args.out / f"{tag}__accuracy_vs_asymmetry.png")
     lo, hi = spec["levels"][0], spec["levels"][-1]
     pick = lambda ud, zs: [r["history"] for r in runs  # noqa: E731
-                           if r["up_down"] == ud and r["zero_shift"] == zs]
+                           if r["up_down"] == ud and r["zero_shift"] == zs
+                           and r["sp_method"] in (None, "pulses")]
     plotting.learning_curves(
         {"floating point": [r["history"] for r in runs if r["preset"] is None],
          f"up_down {lo}": pick(lo, False), f"up_down {lo}, zero-shifted": pick(lo, True),
@@ -88,10 +101,11 @@ def main():
     plotting.weights_vs_symmetry_points(panels, args.out / f"{tag}__weights_vs_sp.png",
                                         "after training: device weight w and reference r vs "
                                         "the device's symmetry point, per layer")
-    print(f"\n{'up_down':>8s}  {'mid reference':>22s}  {'zero-shifted':>22s}")
-    for a, b in zip(summary["curves"]["reference at mid value"], summary["curves"]["zero-shifted"]):
-        print(f"{a['up_down']:8.2f}  {100 * a['mean']:8.2f} % (+-{100 * a['std']:5.2f})  "
-              f"{100 * b['mean']:8.2f} % (+-{100 * b['std']:5.2f})")
+    print(f"\n{'up_down':>8s}  {'mid reference':>22s}  {'zero-shifted (pulses)':>22s}  "
+          f"{'zero-shifted (closed form)':>26s}")
+    for rows in zip(*summary["curves"].values()):
+        print(f"{rows[0]['up_down']:8.2f}  " + "  ".join(
+            f"{100 * r['mean']:8.2f} % (+-{100 * r['std']:5.2f})" for r in rows))
     print(f"floating point: {100 * summary['floating_point']['mean']:.2f} %")
     print(f"wrote {args.out / (tag + '.json')} and the figures {tag}__*.png")
 

@@ -73,6 +73,13 @@ def test_short_analog_training_run_learns(tmp_path):
     (["map", "x.npz", "--set", "array.adc_bit=4"], "did you mean 'adc_bits'"),
     (["map", "x.npz", "--set", "array.array_rows=0"], "array.array_rows = 0 is out of range"),
     (["map", "x.npz", "--set", "array.adc_bits=30"], "array.adc_bits = 30 is out of range"),
+    (["train", "--lr", "inf", "--train-subset", "10"], "lr must be a positive finite number"),
+    (["train", "--floating-point", "--lr", "-0.1", "--train-subset", "10"],
+     "lr must be a positive finite number"),
+    (["train", "--sp-method", "closed_form"], "it needs --zero-shift"),
+    (["train", "--floating-point", "--sp-method", "pulses"], "--floating-point takes no"),
+    (["train", "--set", "reference.enabled=false", "--zero-shift"],
+     "reference.zero_shift = true needs reference.enabled = true"),
 ])
 def test_bad_input_gives_a_clear_error(args, message, tmp_path, capsys):
     assert main(args + ["--out", str(tmp_path)]) == 2
@@ -114,3 +121,45 @@ def test_presets_listed(capsys):
     assert main(["presets"]) == 0
     text = capsys.readouterr().out
     assert "softbounds_symmetric" in text and "Gong" in text
+
+
+def test_diverging_run_is_reported_without_traceback(tmp_path, capsys, monkeypatch):
+    import rramsim.experiments
+
+    def diverge(*args, **kwargs):  # what the losses raise on non-finite outputs
+        raise FloatingPointError("logits contain NaN or infinite values (training diverged?)")
+
+    monkeypatch.setattr(rramsim.experiments, "train_mnist_mlp", diverge)
+    assert main(["train", "--floating-point", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "diverged" in err and "--lr" in err and "Traceback" not in err
+
+
+def test_demo_end_to_end_on_a_small_subset(tmp_path, capsys):
+    """The main job's code path at a small scale: 4 real runs, the table, JSON and figures."""
+    assert main(["demo", "--train-subset", "300", "--epochs", "1", "--jobs", "0",
+                 "--sp-pairs", "300", "--out", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    for name in ("floating point (no device)", "symmetric device", "asymmetric device",
+                 "asymmetric device + zero-shifting", "What it shows"):
+        assert name in text
+    data = json.loads((tmp_path / "demo.json").read_text())
+    runs = {r["name"]: r for r in data["runs"]}
+    assert len(runs) == 4 and all(len(r["history"]) == 2 for r in runs.values())
+    zs = runs["asymmetric device + zero-shifting"]
+    assert zs["overrides"] == {"reference.zero_shift": True, "reference.sp_pairs": 300}
+    # (300 images teach the sigmoid MLP little: accuracy is tested by the training tests)
+    assert all(r["info"]["device_pulses"] > 0 for n, r in runs.items() if r["preset"])
+    assert zs["info"]["setup_seconds"] > runs["asymmetric device"]["info"]["setup_seconds"]
+    for fig in ("demo__learning_curves.png", "demo__weights_vs_sp.png"):
+        assert (tmp_path / fig).stat().st_size > 1000
+
+
+def test_demo_reading_follows_the_signs():
+    from rramsim.demo import reading
+
+    text = reading(sym=0.86, asym=0.10, zs=0.81)
+    assert "76.0 points less than on the symmetric device" in text
+    assert "71.0 points more than" in text
+    text = reading(sym=0.50, asym=0.60, zs=0.60)
+    assert "10.0 points more than on the symmetric" in text and "about as much as" in text

@@ -79,9 +79,10 @@ def test_ideal_analog_mlp_reproduces_floating_point_training():
     from rramsim.training import fit
 
     x, y, xt, yt = _mnist_small(200)
-    for batch in (1, 8):
+    # weight_scale 4: network weights on a quarter of the device range, same SGD
+    for batch, overrides in ((1, []), (8, []), (4, ["mapping.weight_scale=4"])):
         fp = build_mlp(config=None, seed=5)
-        an = build_mlp(config=load_preset("ideal"), seed=5)
+        an = build_mlp(config=load_preset("ideal", overrides), seed=5)
         h_fp = fit(fp, x, y, xt, yt, epochs=1, batch_size=batch, lr=0.05, seed=6)
         h_an = fit(an, x, y, xt, yt, epochs=1, batch_size=batch, lr=0.05, seed=6)
         for lf, la in zip(fp.layers[::2], an.layers[::2]):
@@ -129,6 +130,13 @@ def test_save_load_round_trip(tmp_path):
     loaded = load_model(path)
     # Same device states, same parameters, same random-stream states: identical noisy outputs.
     np.testing.assert_array_equal(loaded.forward(x), net.forward(x))
+    # the digital output scale is part of the saved configuration
+    scaled = build_mlp((12, 6, 3), load_preset("softbounds_symmetric",
+                                               ["mapping.weight_scale=3"]), seed=9)
+    again = load_model(save_model(tmp_path / "s.npz", scaled))
+    assert [a.tile.weight_scale for a in again.analog_layers()] == [3.0, 3.0]
+    np.testing.assert_array_equal(again.layers[0].get_weights()[0],
+                                  scaled.layers[0].get_weights()[0])
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "missing.npz")
     (tmp_path / "bad.npz").write_bytes(b"not a zip")

@@ -340,6 +340,52 @@ def test_weight_scale_maps_network_weights_onto_a_fraction_of_the_device_range(r
                                atol=1e-14)
 
 
+def test_weight_scale_pulsed_update_is_sgd_on_network_weights():
+    """Pulsed update with alpha = 4 on a linear device: the mean change of the network weight
+    over many independent pulse streams is -lr d x^T (the devices move by 1/alpha of it)."""
+    from rramsim.rng import stream_states
+
+    alpha, lr = 4.0, 0.05
+    cfg = config(NO_VARIATION, device__model="constant_step", device__dw_min=0.002,
+                 mapping__weight_scale=alpha, update__bl=64)
+    x, d = np.array([0.9, -0.4, 0.7]), np.array([0.3, -0.5])
+    # lr max|x d| / (alpha dw_min) = 2.8 < bl: no probability is clipped
+    changes = []
+    for k in range(3000):
+        tile = AnalogTile(2, 3, cfg, seed=1)
+        tile._x_state[:] = stream_states([k, 0], 1)
+        tile._row_states[:] = stream_states([k, 1], 2)
+        w0 = tile.get_weights()
+        tile.update(x, d, lr)
+        changes.append(tile.get_weights() - w0)
+    changes = np.array(changes)
+    expected = -lr * np.outer(d, x)
+    sem = changes.std(axis=0) / math.sqrt(len(changes))
+    assert np.all(np.abs(changes.mean(axis=0) - expected) < 4.5 * sem + 1e-12)
+    # one device pulse moves the network weight by alpha * dw_min
+    steps = np.unique(np.round(np.abs(changes[changes != 0]) / (alpha * 0.002), 9))
+    assert np.all(steps == np.round(steps))
+
+
+def test_weight_scale_scales_output_noise_and_survives_zero_shift():
+    alpha = 4.0
+    cfg = config(NO_VARIATION, device__up_down=0.5, mapping__weight_scale=alpha,
+                 forward__out_noise=0.05, forward__inp_bits=0, forward__out_bits=0,
+                 forward__noise_management=False, forward__bound_management=False,
+                 reference__sp_method="closed_form")
+    tile = AnalogTile(200, 4, cfg, seed=2)
+    W = np.linspace(-1.5, 1.5, 800).reshape(200, 4)
+    tile.set_weights(W)
+    x = np.full((50, 4), 0.25)
+    noise = tile.forward(x) - x @ W.T
+    # the noise is added in device units, then scaled digitally: alpha x 0.05 in network units
+    assert noise.std() == pytest.approx(alpha * 0.05, rel=0.05)
+    sp = tile.zero_shift()
+    np.testing.assert_allclose(tile.ref, sp)
+    np.testing.assert_allclose(tile.get_weights(), W, atol=1e-12)  # W kept through the shift
+    np.testing.assert_allclose(tile.w, sp + W / alpha, atol=1e-12)
+
+
 def test_weight_scale_must_be_positive():
     from rramsim.config import ConfigError
 
