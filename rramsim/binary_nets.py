@@ -31,6 +31,7 @@ full-precision twin of a network is the same builder with ``weight_quantizer="id
 from __future__ import annotations
 
 import copy
+import math
 import time
 
 import numpy as np
@@ -274,7 +275,33 @@ def kbit_act(bits: int) -> dict:
     return {"name": "nlevel", "n": 2 ** int(bits) - 1, "ste": "rect"}
 
 
-def build_bitsplit(path: dict, bits: int = 2, seed=None) -> Sequential:
+def scale_widths(spec: dict, factor: float) -> dict:
+    """A copy of a ``binary_mlp`` / ``binary_lenet`` / ``binary_vgg`` spec with every hidden
+    width (MLP hidden sizes; CNN channels and hidden units) multiplied by ``factor`` and rounded
+    (at least 1). The input size and the classes stay.
+
+    Binary-weight parameters (devices on arrays) and 1-bit MACs of the hidden layers scale as
+    ``factor^2``, the full-precision first and last layers as ``factor``.
+    """
+    factor = float(factor)
+    if not (math.isfinite(factor) and factor > 0):
+        raise ValueError(f"width factor must be a positive number, got {factor}")
+    scale = lambda n: max(1, int(round(n * factor)))  # noqa: E731
+    out = dict(spec)
+    if spec.get("kind") == "binary_mlp":
+        sizes = list(spec.get("sizes", (784, 512, 512, 10)))
+        out["sizes"] = [sizes[0]] + [scale(n) for n in sizes[1:-1]] + [sizes[-1]]
+    elif spec.get("kind") in ("binary_lenet", "binary_vgg"):
+        defaults = {"binary_lenet": ((32, 64), 512), "binary_vgg": ((32, 64), 256)}[spec["kind"]]
+        out["channels"] = [scale(c) for c in spec.get("channels", defaults[0])]
+        out["hidden"] = scale(spec.get("hidden", defaults[1]))
+    else:
+        raise ValueError(f"cannot scale the widths of a {spec.get('kind')!r} spec")
+    return out
+
+
+def build_bitsplit(path: dict, bits: int = 2, width_scale: float = 1.0,
+                   seed=None) -> Sequential:
     """BitSplit-Net (Kim et al. 2019): ``bits`` copies of the network ``path`` (a builder spec
     of kind ``binary_mlp``, ``binary_lenet`` or ``binary_vgg``, family ``xnor``), path ``i``
     with every activation replaced by bit ``i`` of the k-bit activation
@@ -289,6 +316,10 @@ def build_bitsplit(path: dict, bits: int = 2, seed=None) -> Sequential:
     BitSplit stores k times the weights (devices) and runs its k planes in parallel arrays
     instead of k cycles of one array. The full-precision first layer (and the last) is also k
     times larger.
+
+    ``width_scale`` multiplies every hidden width of each path (:func:`scale_widths`).
+    ``width_scale = 1 / sqrt(k)`` matches the other cost: the k paths together hold as many
+    binary weights (devices) as the conventional network, and do k times fewer 1-bit MACs.
     """
     bits = int(bits)
     if not 1 <= bits <= 8:
@@ -300,13 +331,20 @@ def build_bitsplit(path: dict, bits: int = 2, seed=None) -> Sequential:
     if path.get("family", "xnor") != "xnor":
         raise ValueError("BitSplit paths must be of family 'xnor' (a Bi-Real shortcut would "
                          "carry real values between the bits)")
+
     from rramsim.nn import BitSplit
 
-    seeds = spawn(seed, bits)
-    paths = [build_from_spec(dict(path, act={"name": "bit", "bit": i, "bits": bits}),
-                             seed=seeds[i]) for i in range(bits)]
+    width_scale = float(width_scale)
     path_spec = {k: v for k, v in path.items() if k != "act"}
-    return _finish([BitSplit(*paths)], {"kind": "bitsplit", "bits": bits, "path": path_spec})
+    built = scale_widths(path_spec, width_scale) if width_scale != 1.0 else path_spec
+    seeds = spawn(seed, bits)
+    paths = [build_from_spec(dict(built, act={"name": "bit", "bit": i, "bits": bits}),
+                             seed=seeds[i]) for i in range(bits)]
+    # the spec keeps the unscaled path and the factor: build_from_spec rebuilds the same net
+    spec = {"kind": "bitsplit", "bits": bits, "path": path_spec}
+    if width_scale != 1.0:
+        spec["width_scale"] = width_scale
+    return _finish([BitSplit(*paths)], spec)
 
 
 #: Builders by spec kind.

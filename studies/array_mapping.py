@@ -2,7 +2,8 @@
 inference arrays, and what does it cost in ADC conversions?
 
 The trained LeNet-5-style networks of ``studies/bitsplit.py`` (seed 0; binary, conventional
-k-bit and BitSplit k-bit, k = 2, 3, 4) are mapped onto arrays (:func:`rramsim.mapping.map_network`)
+k-bit and BitSplit k-bit, k = 2, 3, 4, and BitSplit with 1/sqrt(k)-wide paths, k = 2, 4, which
+holds the conventional network's number of devices) are mapped onto arrays (:func:`rramsim.mapping.map_network`)
 with their binary-weight hidden layers on arrays and the full-precision first and last layers
 digital, and evaluated on the MNIST test set for every ADC resolution (1 to 8 bits) and array
 height (64, 128, 256, 512 rows). Conventional k-bit networks are run bit-serially (k cycles of a
@@ -47,7 +48,8 @@ NETWORKS = [("binary", "binary", "bit_serial")] + [
     (label.format(k=k), name.format(k=k), mode) for k in (2, 3, 4)
     for label, name, mode in (("{k}-bit", "{k}-bit", "bit_serial"),
                               ("{k}-bit, {k}-bit DAC", "{k}-bit", "multibit"),
-                              ("BitSplit {k}-bit", "BitSplit_{k}-bit", "bit_serial"))]
+                              ("BitSplit {k}-bit", "BitSplit_{k}-bit", "bit_serial"))] + [
+    (f"BitSplit {k}-bit narrow", f"BitSplit_{k}-bit_narrow", "bit_serial") for k in (2, 4)]
 #: Accuracy loss against the digital network counted as adequate.
 TOLERANCE = 0.005
 
@@ -75,11 +77,12 @@ def summarise(runs: list[dict]) -> dict:
     for r in runs:
         row = out.setdefault(r["network"], {"digital_accuracy": r["digital_accuracy"],
                                             "accuracy": {}, "adc_conversions": {},
-                                            "devices": {}, "min_adc_bits": {}})
+                                            "devices": {}, "latency_cycles": {},
+                                            "min_adc_bits": {}})
         acc = {p["adc_bits"]: p["accuracy"] for p in r["points"]}
         row["accuracy"][r["rows"]] = acc
-        row["adc_conversions"][r["rows"]] = r["points"][0]["cost"]["adc_conversions"]
-        row["devices"][r["rows"]] = r["points"][0]["cost"]["devices"]
+        for key in ("adc_conversions", "devices", "latency_cycles"):
+            row[key][r["rows"]] = r["points"][0]["cost"][key]
         good = [b for b in sorted(acc) if acc[b] >= r["digital_accuracy"] - TOLERANCE]
         row["min_adc_bits"][r["rows"]] = good[0] if good else None
     return out
@@ -105,10 +108,12 @@ def check_exactness(runs: list[dict], n_test: int, data_dir=None) -> dict:
 
 
 def _style(label: str):
-    k = 1 if label == "binary" else int(label[-5]) if label.startswith("BitSplit") else int(
-        label[0])
+    import re
+
+    k = 1 if label == "binary" else int(re.search(r"(\d)-bit", label).group(1))
     color = {1: "k", 2: "C0", 3: "C1", 4: "C2"}[k]
-    ls = "-" if label.startswith("BitSplit") else ("--" if "DAC" not in label else ":")
+    ls = ("-." if "narrow" in label else "-") if label.startswith("BitSplit") else (
+        "--" if "DAC" not in label else ":")
     return dict(color=color, ls=ls)
 
 
@@ -189,12 +194,13 @@ def main():
              f"1 %, {n_test} test images)")
     plot_accuracy(summary, args.out / f"{tag}__accuracy.png", title)
     plot_cost(summary, args.out / f"{tag}__cost.png", title)
-    print(f"\n{'network':22s} {'digital':>8s}  " + "  ".join(
-        f"rows {r}: bits / conversions" for r in ROWS))
+    print(f"\n{'network':24s} {'digital':>8s}  " + "  ".join(
+        f"rows {r}: bits / conversions" for r in ROWS) + "   devices  latency cycles")
     for label, row in summary.items():
         cells = "  ".join(f"{str(row['min_adc_bits'][r]):>11s} / {row['adc_conversions'][r]:>7,d}"
                           for r in ROWS)
-        print(f"{label:22s} {100 * row['digital_accuracy']:7.2f}%  {cells}")
+        print(f"{label:24s} {100 * row['digital_accuracy']:7.2f}%  {cells}  "
+              f"{row['devices'][ROWS[0]]:>9,d}  {row['latency_cycles'][ROWS[0]]:>6d}")
     print(f"(smallest ADC bits within {100 * TOLERANCE:.1f} points of the digital network)")
     print(f"wrote {args.out / (tag + '.json')} and {tag}__accuracy.png, {tag}__cost.png")
 

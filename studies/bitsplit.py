@@ -16,6 +16,13 @@ Networks (``rramsim.binary_nets``; first and last layers full precision, hidden 
   Same number of 1-bit x 1-bit multiply-accumulates (and ADC conversions on arrays) in the
   binary-weight layers as the conventional k-bit network; k times its weights.
 
+Two more networks pin down "at the same cost" (LeNet only): BitSplit k "narrow", whose paths
+are 1/sqrt(k) as wide (``width_scale``), so that it holds as many binary weights (devices) as
+the conventional network and does k times fewer 1-bit MACs; and "binary wide kx", the binary
+network with sqrt(k) times the widths, which has BitSplit k's devices and 1-bit MACs (is
+splitting the bits better than a wider binary network of the same cost?); k = 2, 3, 4 and
+k = 2, 4.
+
 Models: LeNet-5-style on MNIST (``Conv5x5(16) -> pool -> BN -> act -> BinConv5x5(32) -> pool ->
 BN -> act -> BinLinear(512 -> 256) -> BN -> act -> Linear(256 -> 10)``, 4 epochs) and the small
 VGG on Fashion-MNIST (``--vgg``; the binary-network issue's: 3x3 convolutions, channels 32/64,
@@ -26,9 +33,9 @@ per network kind, mean and min-max over seeds), ``bitsplit.json`` (every run and
 per-run JSON and the trained networks (``.npz``, used by ``studies/array_mapping.py``) under
 ``<out>/bitsplit_runs/``.
 
-    python studies/bitsplit.py            # full: LeNet on MNIST, 7 networks x 3 seeds, 4 epochs
-    python studies/bitsplit.py --vgg      # adds the small VGG on Fashion-MNIST, 3 epochs (3 seeds
-                                          # for binary and k = 2, seed 0 for k = 3, 4)
+    python studies/bitsplit.py            # full: LeNet on MNIST, 12 networks x 3 seeds, 4 epochs
+    python studies/bitsplit.py --vgg      # adds the small VGG on Fashion-MNIST: 7 networks x 3
+                                          # seeds, 3 epochs
     python studies/bitsplit.py --quick    # a few minutes: 1 seed, 6,000 images, 1 epoch
 """
 
@@ -36,7 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rramsim.binary_nets import FLOOR_RUNS, kbit_act, run_tasks
+from rramsim.binary_nets import FLOOR_RUNS, kbit_act, run_tasks, scale_widths
 from rramsim.experiments import study_args
 from rramsim.plotting import pyplot, save_figure
 from rramsim.results import summary_stats, write_json
@@ -44,37 +51,41 @@ from rramsim.results import summary_stats, write_json
 BITS = (2, 3, 4)
 LENET = dict(FLOOR_RUNS["lenet"]["spec"], conv_dtype="float32")
 VGG = dict(FLOOR_RUNS["vgg"]["spec"])
-# VGG (CPU time): seeds 0-2 for the binary and k = 2 networks, seed 0 for k = 3, 4
-FULL = dict(seeds=[0, 1, 2], epochs=4, train_subset=None, vgg_seeds=[0, 1, 2], vgg_epochs=3,
-            vgg_all_seeds_up_to_k=2)
-QUICK = dict(seeds=[0], epochs=1, train_subset=6000, vgg_seeds=[0], vgg_epochs=1,
-             vgg_all_seeds_up_to_k=2)
+#: k of the cost-matching variants (LeNet): BitSplit with narrow paths, wide binary network
+NARROW_BITS, WIDE_BITS = (2, 3, 4), (2, 4)
+FULL = dict(seeds=[0, 1, 2], epochs=4, train_subset=None, vgg_seeds=[0, 1, 2], vgg_epochs=3)
+QUICK = dict(seeds=[0], epochs=1, train_subset=6000, vgg_seeds=[0], vgg_epochs=1)
 
 
-def network_specs(path: dict) -> dict[str, dict]:
-    """``{name: builder spec}``: binary, conventional k-bit and BitSplit k for k in BITS."""
-    specs = {"binary": dict(path, act="ste_sign")}
+def network_specs(path: dict, cost_variants: bool = False) -> dict[str, tuple[dict, int]]:
+    """``{name: (builder spec, activation bits k)}``: binary, conventional k-bit and BitSplit k
+    for k in BITS; with ``cost_variants`` also BitSplit k with 1/sqrt(k)-wide paths ("narrow":
+    the conventional network's devices) and the binary network sqrt(k) times as wide ("wide":
+    BitSplit k's devices and 1-bit MACs)."""
+    specs = {"binary": (dict(path, act="ste_sign"), 1)}
     for k in BITS:
-        specs[f"{k}-bit"] = dict(path, act=kbit_act(k))
-        specs[f"BitSplit {k}-bit"] = {"kind": "bitsplit", "bits": k, "path": path}
+        specs[f"{k}-bit"] = (dict(path, act=kbit_act(k)), k)
+        specs[f"BitSplit {k}-bit"] = ({"kind": "bitsplit", "bits": k, "path": path}, k)
+    if cost_variants:
+        for k in NARROW_BITS:
+            specs[f"BitSplit {k}-bit narrow"] = ({"kind": "bitsplit", "bits": k, "path": path,
+                                                  "width_scale": k ** -0.5}, k)
+        for k in WIDE_BITS:
+            specs[f"binary wide {k}x"] = (scale_widths(dict(path, act="ste_sign"), k ** 0.5), k)
     return specs
 
 
 def make_tasks(spec: dict, run_dir, vgg: bool, data_dir=None) -> list[dict]:
-    models = [("lenet", "mnist", LENET, spec["seeds"], spec["epochs"])]
+    models = [("lenet", "mnist", LENET, spec["seeds"], spec["epochs"], True)]
     if vgg:
-        models.append(("vgg", "fashion-mnist", VGG, spec["vgg_seeds"], spec["vgg_epochs"]))
+        models.append(("vgg", "fashion-mnist", VGG, spec["vgg_seeds"], spec["vgg_epochs"], False))
     tasks = []
-    for model, dataset, path, seeds, epochs in models:
+    for model, dataset, path, seeds, epochs, variants in models:
         for s in seeds:  # seed 0 of every network first: the array-mapping study needs it
-            for net, nspec in network_specs(path).items():
-                k = nspec["bits"] if nspec["kind"] == "bitsplit" else (
-                    1 if net == "binary" else int(net[0]))
-                if model == "vgg" and s != seeds[0] and k > spec["vgg_all_seeds_up_to_k"]:
-                    continue
+            for net, (nspec, k) in network_specs(path, variants).items():
                 name = f"{model}_{net.replace(' ', '_')}_seed{s}"
                 tasks.append(dict(kind="train", name=name, model=model, network=net, spec=nspec,
-                                  dataset=dataset, epochs=epochs, batch_size=64, lr=3e-3,
+                                  bits=k, dataset=dataset, epochs=epochs, batch_size=64, lr=3e-3,
                                   train_subset=spec["train_subset"], seed=s, data_dir=data_dir,
                                   save_model=str(run_dir / f"{name}.npz")))
     return tasks
@@ -96,9 +107,14 @@ def plot_accuracy(summary: dict, path, title: str):
     plt = pyplot()
     fig, axes = plt.subplots(1, len(summary), figsize=(5.5 * len(summary), 4), squeeze=False)
     for ax, (model, nets) in zip(axes[0], summary.items()):
-        for c, (label, key) in enumerate((("conventional k-bit", "{k}-bit"),
-                                          ("BitSplit k-bit", "BitSplit {k}-bit"))):
+        for c, (label, key) in enumerate((
+                ("conventional k-bit", "{k}-bit"), ("BitSplit k-bit", "BitSplit {k}-bit"),
+                ("BitSplit k-bit, 1/sqrt(k)-wide paths (conventional's devices)",
+                 "BitSplit {k}-bit narrow"),
+                ("binary, sqrt(k)-wide (BitSplit k's devices and MACs)", "binary wide {k}x"))):
             ks = [k for k in BITS if key.format(k=k) in nets]
+            if not ks:
+                continue
             acc = [100 * np.array(nets[key.format(k=k)]["values"]) for k in ks]
             ax.plot(ks, [a.mean() for a in acc], marker="o", color=f"C{c}", label=label)
             ax.fill_between(ks, [a.min() for a in acc], [a.max() for a in acc], color=f"C{c}",

@@ -114,3 +114,39 @@ def test_bitsplit_builder_validates():
         build_bitsplit({"kind": "lenet5"}, bits=2)
     with pytest.raises(ValueError, match="at least one path"):
         BitSplit()
+
+
+def test_width_scale_matches_the_cost_it_claims(tmp_path, rng):
+    """Narrow BitSplit paths (1/sqrt(k) widths) hold about the conventional network's binary
+    weights; a sqrt(k)-wide binary network about BitSplit's; the factor survives save/load."""
+    from rramsim.binary_nets import kbit_act, scale_widths
+    from rramsim.config import ArrayConfig
+    from rramsim.mapping import map_network
+
+    x = rng.random((3, 1, 28, 28))
+
+    def binary_weights(net):  # devices of the binary-weight hidden layers / 2 (differential)
+        mapped = map_network(net, ArrayConfig(adc_bits=0))
+        mapped.forward(x)
+        return mapped.cost()["devices"] // 2
+
+    path = {k: v for k, v in build_binary_lenet((16, 32), 256, seed=0).spec.items()
+            if k != "act"}
+    conventional = build_binary_lenet((16, 32), 256, act=kbit_act(2), seed=0)
+    full = build_bitsplit(path, bits=2, seed=1)
+    narrow = build_bitsplit(path, bits=2, width_scale=2 ** -0.5, seed=1)
+    wide = build_binary_lenet(**{k: v for k, v in scale_widths(path, 2 ** 0.5).items()
+                                 if k != "kind"}, seed=0)
+    assert scale_widths(path, 2 ** -0.5)["channels"] == [11, 23]
+    assert binary_weights(full) == 2 * binary_weights(conventional)
+    assert binary_weights(narrow) == pytest.approx(binary_weights(conventional), rel=0.03)
+    assert binary_weights(wide) == pytest.approx(binary_weights(full), rel=0.03)
+    narrow.eval()
+    back = load_model(save_model(tmp_path / "narrow", narrow))
+    back.eval()
+    assert back.spec == narrow.spec and back.spec["width_scale"] == 2 ** -0.5
+    np.testing.assert_array_equal(back.forward(x), narrow.forward(x))
+    with pytest.raises(ValueError, match="width factor must be a positive number"):
+        scale_widths(path, 0.0)
+    with pytest.raises(ValueError, match="cannot scale the widths"):
+        scale_widths({"kind": "lenet5"}, 2.0)

@@ -71,6 +71,21 @@ def test_ideal_arrays_reproduce_the_digital_network_exactly(images, name, kbit_i
     np.testing.assert_allclose(full.forward(images), ref, rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_an_adc_just_wide_enough_is_exact_and_one_bit_less_room_is_not(images, name):
+    """The exactness invariant at the ADC's edge: with 1-bit input planes and +-1 weights, an
+    array of 7 rows has partial sums in [-7, 7], 15 integers, which a 4-bit ADC (15 levels over
+    the full range) converts exactly; 8 rows need 17 levels and must lose something."""
+    net = _warm(NETWORKS[name](), images)
+    digital = map_network(net, backend="digital").forward(images)
+    outs = {}
+    for rows in (7, 8):
+        cfg = ArrayConfig(array_rows=rows, array_cols=5, adc_bits=4, adc_range="full")
+        outs[rows] = map_network(net, cfg).forward(images)
+    np.testing.assert_array_equal(outs[7], digital)
+    assert not np.array_equal(outs[8], digital)
+
+
 @pytest.mark.parametrize("model", [lambda: build_lenet5(seed=2),
                                    lambda: build_mlp((784, 16, 10), seed=2),
                                    lambda: build_binary_mlp((784, 16, 16, 10), act="relu",
@@ -222,6 +237,10 @@ def test_bitsplit_and_bit_serial_conventional_cost_the_same(images):
     for key in ("binary_macs", "adc_conversions", "array_activations", "input_cycles"):
         assert costs["kbit"][key] == costs["split"][key] > 0, key
     assert costs["split"]["devices"] == 2 * costs["kbit"]["devices"]
+    # latency: bit-serial takes its 2 cycles per position in sequence; BitSplit's two paths
+    # read their 1-bit planes side by side on their own arrays
+    assert costs["kbit"]["latency_cycles"] == costs["kbit"]["input_cycles"] == 2 * (64 + 1)
+    assert costs["split"]["latency_cycles"] == costs["split"]["input_cycles"] // 2
     # a k-bit DAC: one cycle and k times fewer conversions, the same binary MACs
     multi = map_network(kbit, ArrayConfig(array_rows=64, array_cols=4, kbit_input="multibit",
                                           **WIDE))
@@ -229,6 +248,7 @@ def test_bitsplit_and_bit_serial_conventional_cost_the_same(images):
     c = multi.cost()
     assert c["binary_macs"] == costs["kbit"]["binary_macs"]
     assert 2 * c["adc_conversions"] == costs["kbit"]["adc_conversions"]
+    assert c["latency_cycles"] == costs["split"]["latency_cycles"] == 64 + 1
     # the reference encoding: one device per weight plus one reference column per array
     ref = map_network(kbit, ArrayConfig(array_rows=64, array_cols=4, weight_encoding="reference",
                                         **WIDE))
