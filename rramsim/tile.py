@@ -28,7 +28,9 @@ def _as_batch(a, n: int, name: str) -> np.ndarray:
         a = a[None, :]
     if a.ndim != 2 or a.shape[1] != n:
         raise ValueError(f"{name} must have shape (B, {n}) or ({n},), got {given}")
-    if not np.all(np.isfinite(a)):
+    # A NaN or inf entry makes the sum NaN or inf; only then is the elementwise check needed
+    # (a finite sum can overflow). One reduction instead of a temporary array per call.
+    if not np.isfinite(a.sum()) and not np.all(np.isfinite(a)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return np.ascontiguousarray(a)
 

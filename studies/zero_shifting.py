@@ -38,7 +38,7 @@ QUICK = dict(levels=[0.0, 0.25, 0.5], seeds=[0], epochs=2, train_subset=30000)
 
 # (label, run-name tag, zero_shift, sp_method) of the three ways the reference is set
 ARMS = [("reference at mid value", "nozs", False, None),
-        ("zero-shifted", "zs", True, "pulses"),
+        ("zero-shifted (pulse protocol)", "zs", True, "pulses"),
         ("zero-shifted (closed-form symmetry points)", "zscf", True, "closed_form")]
 
 
