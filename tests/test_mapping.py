@@ -382,3 +382,11 @@ def test_study_runner_and_exactness_check(tmp_path, images):
     check = exactness_check(load_model(path), images)
     assert check["identical_outputs_arrays_vs_digital"] and check["n"] == len(images)
     assert check["identical_predictions_vs_network"]
+    # a float64 network computes exactly what the twin and the ideal arrays compute
+    assert check["max_abs_diff_vs_network_float64"] == 0.0
+    # float32 convolutions: the float64 copy is still exact, the network itself only close
+    net32 = _warm(build_bitsplit(dict(_path(LENET), conv_dtype="float32"), 2, seed=1), images)
+    check = exactness_check(net32, images)
+    assert check["identical_outputs_arrays_vs_digital"]
+    assert check["max_abs_diff_vs_network_float64"] == 0.0
+    assert net32.layers[0].paths[0].layers[0].dtype == np.float32  # the copy, not the net, changed
