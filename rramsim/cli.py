@@ -236,6 +236,12 @@ def cmd_train_binary(args) -> int:
     if args.bitsplit is not None:
         spec = {"kind": "bitsplit", "bits": args.bitsplit,
                 "path": {k: v for k, v in spec.items() if k != "act"}}
+        if args.width_scale is not None:
+            spec["width_scale"] = args.width_scale
+    elif args.width_scale is not None:
+        from rramsim.binary_nets import scale_widths
+
+        spec = scale_widths(spec, args.width_scale)
     print(f"training {args.net}: {json.dumps(spec)} on {run['dataset']}, {run['epochs']} epochs, "
           f"batch {run['batch_size']}, Adam lr {run['lr']} (cosine), seed {args.seed}")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -428,6 +434,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bitsplit", type=int, default=None, metavar="K",
                    help="train the BitSplit-Net of the network: K paths, path i carrying bit i "
                         "of the K-bit activation")
+    p.add_argument("--width-scale", type=float, default=None, metavar="S",
+                   help="multiply every hidden width (of each BitSplit path) by S: 1/sqrt(K) "
+                        "gives BitSplit the conventional network's binary weights (devices), "
+                        "sqrt(K) gives a binary network BitSplit's devices and 1-bit MACs")
     _add_common(p, "out/train_binary")
     p.set_defaults(func=cmd_train_binary)
 

@@ -80,6 +80,8 @@ def test_short_analog_training_run_learns(tmp_path):
     (["train", "--floating-point", "--sp-method", "pulses"], "--floating-point takes no"),
     (["train", "--set", "reference.enabled=false", "--zero-shift"],
      "reference.zero_shift = true needs reference.enabled = true"),
+    (["train-binary", "--net", "lenet5", "--width-scale", "2"], "cannot scale the widths"),
+    (["train-binary", "--net", "mlp", "--width-scale", "-1"], "width factor must be a positive"),
 ])
 def test_bad_input_gives_a_clear_error(args, message, tmp_path, capsys):
     assert main(args + ["--out", str(tmp_path)]) == 2
@@ -103,6 +105,11 @@ def test_train_bitsplit_then_map_it_onto_arrays(tmp_path, capsys):
                  "--quiet", "--out", str(net)]) == 0
     hist = json.loads((net / "history.json").read_text())
     assert hist["spec"]["kind"] == "bitsplit" and hist["spec"]["bits"] == 2
+    narrow = tmp_path / "narrow"
+    assert main(["train-binary", "--net", "mlp", "--bitsplit", "2", "--width-scale", "0.5",
+                 "--spec", '{"sizes": [784, 32, 32, 10]}', "--epochs", "1", "--train-subset",
+                 "200", "--quiet", "--out", str(narrow)]) == 0
+    assert json.loads((narrow / "history.json").read_text())["spec"]["width_scale"] == 0.5
     out = tmp_path / "map"
     args = ["map", str(net / "model.npz"), "--set", "array.adc_bits=16", "--set",
             "array.adc_range=full", "--test-images", "300", "--out", str(out)]
