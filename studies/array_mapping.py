@@ -1,15 +1,16 @@
 """Study: how many ADC bits and how large an array does each kind of network need on RRAM
 inference arrays, and what does it cost in ADC conversions?
 
-The trained LeNet-5-style networks of ``studies/bitsplit.py`` (seed 0; binary, conventional
-k-bit and BitSplit k-bit, k = 2, 3, 4, and BitSplit with 1/sqrt(k)-wide paths, k = 2, 4, which
-holds the conventional network's number of devices) are mapped onto arrays (:func:`rramsim.mapping.map_network`)
-with their binary-weight hidden layers on arrays and the full-precision first and last layers
-digital, and evaluated on the MNIST test set for every ADC resolution (1 to 8 bits) and array
-height (64, 128, 256, 512 rows). Conventional k-bit networks are run bit-serially (k cycles of a
-1-bit DAC, shift-and-add; the same number of ADC conversions as BitSplit) and, as
-"k-bit, k-bit DAC", in one cycle through a k-bit DAC (k times fewer conversions, larger partial
-sums).
+The trained LeNet-5-style networks of ``studies/bitsplit.py`` (seed 0: full precision,
+binary, conventional k-bit and BitSplit k-bit, k = 2, 3, 4, and BitSplit with 1/sqrt(k)-wide
+paths, k = 2, 4, which holds the conventional network's number of devices) are mapped onto
+arrays (:func:`rramsim.mapping.map_network`) with their hidden weight layers on arrays and the
+first and last layers digital, and evaluated on the MNIST test set for every ADC resolution (1
+to 8 bits) and array height (64, 128, 256, 512 rows). Conventional k-bit networks are run
+bit-serially (k cycles of a 1-bit DAC, shift-and-add; the same number of ADC conversions as
+BitSplit) and, as "k-bit, k-bit DAC", in one cycle through a k-bit DAC (k times fewer
+conversions, larger partial sums). The full-precision network's real-valued inputs go through
+an 8-bit DAC over their calibrated range, its real weights onto differential pairs.
 
 Device values (RRAM, differential pair, realistic): programming error 5 % of the conductance
 range (Wan et al., Nature 608:504, 2022, Extended Data Fig. 3: sigma about 1 to 2.4 uS over a
@@ -44,7 +45,8 @@ ADC_BITS = tuple(range(1, 9))
 DEVICE = dict(prog_noise=0.05, read_noise=0.01, weight_encoding="differential", levels=0,
               adc_range="calibrated", adc_percentile=99.99, map_layers="hidden", array_cols=256)
 #: (label, saved network name in the bitsplit study, k-bit input mode)
-NETWORKS = [("binary", "binary", "bit_serial")] + [
+NETWORKS = [("full precision", "full_precision", "bit_serial"),
+            ("binary", "binary", "bit_serial")] + [
     (label.format(k=k), name.format(k=k), mode) for k in (2, 3, 4)
     for label, name, mode in (("{k}-bit", "{k}-bit", "bit_serial"),
                               ("{k}-bit, {k}-bit DAC", "{k}-bit", "multibit"),
@@ -110,6 +112,8 @@ def check_exactness(runs: list[dict], n_test: int, data_dir=None) -> dict:
 def _style(label: str):
     import re
 
+    if label == "full precision":
+        return dict(color="C3", ls="-")
     k = 1 if label == "binary" else int(re.search(r"(\d)-bit", label).group(1))
     color = {1: "k", 2: "C0", 3: "C1", 4: "C2"}[k]
     ls = ("-." if "narrow" in label else "-") if label.startswith("BitSplit") else (

@@ -16,7 +16,8 @@ Networks (``rramsim.binary_nets``; first and last layers full precision, hidden 
   Same number of 1-bit x 1-bit multiply-accumulates (and ADC conversions on arrays) in the
   binary-weight layers as the conventional k-bit network; k times its weights.
 
-Two more networks pin down "at the same cost" (LeNet only): BitSplit k "narrow", whose paths
+For LeNet, the same architecture in full precision (ReLU activations, real weights) is the
+reference for mapping onto arrays. Two more networks pin down "at the same cost" (LeNet only): BitSplit k "narrow", whose paths
 are 1/sqrt(k) as wide (``width_scale``), so that it holds as many binary weights (devices) as
 the conventional network and does k times fewer 1-bit MACs; and "binary wide kx", the binary
 network with sqrt(k) times the widths, which has BitSplit k's devices and 1-bit MACs (is
@@ -33,7 +34,7 @@ per network kind, mean and min-max over seeds), ``bitsplit.json`` (every run and
 per-run JSON and the trained networks (``.npz``, used by ``studies/array_mapping.py``) under
 ``<out>/bitsplit_runs/``.
 
-    python studies/bitsplit.py            # full: LeNet on MNIST, 12 networks x 3 seeds, 4 epochs
+    python studies/bitsplit.py            # full: LeNet on MNIST, 13 networks x 3 seeds, 4 epochs
     python studies/bitsplit.py --vgg      # adds the small VGG on Fashion-MNIST: 7 networks x 3
                                           # seeds, 3 epochs
     python studies/bitsplit.py --quick    # a few minutes: 1 seed, 6,000 images, 1 epoch
@@ -67,6 +68,10 @@ def network_specs(path: dict, cost_variants: bool = False) -> dict[str, tuple[di
         specs[f"{k}-bit"] = (dict(path, act=kbit_act(k)), k)
         specs[f"BitSplit {k}-bit"] = ({"kind": "bitsplit", "bits": k, "path": path}, k)
     if cost_variants:
+        # the same architecture in full precision (ReLU, real weights): what the arrays must
+        # carry when nothing is binary
+        specs["full precision"] = (dict(path, act="relu", weight_quantizer={"name": "identity"}),
+                                   0)
         for k in NARROW_BITS:
             specs[f"BitSplit {k}-bit narrow"] = ({"kind": "bitsplit", "bits": k, "path": path,
                                                   "width_scale": k ** -0.5}, k)
@@ -119,9 +124,11 @@ def plot_accuracy(summary: dict, path, title: str):
             ax.plot(ks, [a.mean() for a in acc], marker="o", color=f"C{c}", label=label)
             ax.fill_between(ks, [a.min() for a in acc], [a.max() for a in acc], color=f"C{c}",
                             alpha=0.2)
-        if "binary" in nets:
-            b = 100 * np.array(nets["binary"]["values"])
-            ax.axhline(b.mean(), color="gray", ls="--", label="binary (+-1 activations)")
+        for name, color in (("binary", "gray"), ("full precision", "k")):
+            if name in nets:
+                b = 100 * np.array(nets[name]["values"])
+                label = "binary (+-1 activations)" if name == "binary" else name
+                ax.axhline(b.mean(), color=color, ls="--", lw=1, label=label)
         ax.set_xticks(BITS)
         ax.set_xlabel("activation bits k")
         ax.set_ylabel("test accuracy (%)")
