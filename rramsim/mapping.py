@@ -47,8 +47,8 @@ a quantized activation that sits on a step: see :func:`exactness_check`).
 Hardware cost (:meth:`MappedNetwork.cost`, per inference = per image) counts, per layer on
 arrays: ``input_cycles = P T`` (P output positions, T cycles per position; summed over
 layers this is work; ``latency_cycles`` is the critical path, with BitSplit's paths in
-parallel), ``array_activations = P T R C`` (R row
-blocks, C column blocks), ``adc_conversions = P T R n_out``, ``devices = 2 n_in n_out``
+parallel), ``array_activations = P T R C`` (R row blocks, C column blocks),
+``adc_conversions = P T R n_out``, ``devices = 2 n_in n_out``
 (differential pair) or ``n_in n_out + n_in C`` (one device per weight and one reference column
 per array), ``arrays = R C`` and, for +-1-weight layers with k-bit (or 1-bit) inputs,
 ``binary_macs = P k n_in n_out`` whatever the DAC; layers kept digital count ``digital_macs =
@@ -634,9 +634,9 @@ def exactness_check(model: Module, x, kbit_input: str = "bit_serial", array_rows
     2,184 rows.
 
     The network itself is compared twice: as it is, and as a copy whose convolutions compute
-    in float64 (``*_float64``). A network trained with float32 convolutions (``conv_dtype``)
-    rounds differently from the twin's float64 first layer, and where a pre-activation sits on
-    a quantizer step that flips an activation; the float64 copy computes what the twin does.
+    in float64 (``*_float64``). A network with float32 convolutions (``conv_dtype``) rounds its
+    first layer differently from the twin's float64 arithmetic; where a pre-activation sits on
+    a quantizer step, that flips an activation. The float64 copy computes what the twin does.
 
     Returns ``{identical_outputs_arrays_vs_digital, identical_predictions_vs_network,
     max_abs_diff_vs_network, identical_predictions_vs_network_float64,
