@@ -110,7 +110,7 @@ def summarise(runs: list[dict]) -> dict:
 
 def plot_accuracy(summary: dict, path, title: str):
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(summary), figsize=(5.5 * len(summary), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(summary), figsize=(5.5 * len(summary), 5.2), squeeze=False)
     for ax, (model, nets) in zip(axes[0], summary.items()):
         for c, (label, key) in enumerate((
                 ("conventional k-bit", "{k}-bit"), ("BitSplit k-bit", "BitSplit {k}-bit"),
@@ -138,8 +138,9 @@ def plot_accuracy(summary: dict, path, title: str):
         ax.set_title(f"{model} on {first['dataset']}, {first['epochs']} epochs "
                      f"({seeds} seeds per point)", fontsize=9)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1)
     fig.suptitle(title, fontsize=9)
+    fig.subplots_adjust(bottom=0.36)
     return save_figure(fig, path)
 
 
@@ -153,7 +154,8 @@ def main():
     summary = summarise(runs)
     write_json(args.out / f"{tag}.json", {"spec": spec, "summary": summary, "runs": runs})
     plot_accuracy(summary, args.out / f"{tag}__accuracy.png",
-                  "BitSplit-Net vs conventional k-bit activations (same binary MACs)")
+                  "BitSplit-Net vs conventional k-bit activations:\nequal 1-bit MACs "
+                  "(BitSplit k-bit), equal devices (narrow paths)")
     for model, nets in summary.items():
         for net, row in nets.items():
             a = row["accuracy"]
