@@ -390,3 +390,10 @@ def test_study_runner_and_exactness_check(tmp_path, images):
     assert check["identical_outputs_arrays_vs_digital"]
     assert check["max_abs_diff_vs_network_float64"] == 0.0
     assert net32.layers[0].paths[0].layers[0].dtype == np.float32  # the copy, not the net, changed
+    # a full-precision network: ideal converters, equal to rounding
+    fp = _warm(build_binary_lenet((4, 6), 12, act="relu", weight_quantizer="identity", seed=1),
+               images)
+    check = exactness_check(fp, images, array_rows=50)
+    assert check["converters"] == "ideal ADC and DAC"
+    assert check["max_abs_diff_arrays_vs_digital"] < 1e-9
+    assert check["identical_predictions_vs_network"]
