@@ -18,7 +18,10 @@ range (Wan et al., Nature 608:504, 2022, Extended Data Fig. 3: sigma about 1 to 
 per read (random-telegraph fluctuations of the read current of HfOx RRAM, of order 1 % and
 larger in high-resistance states: Ambrogio et al., IEEE Trans. Electron Devices 61:2920, 2014,
 doi:10.1109/TED.2014.2330202). ADC ranges are calibrated per array on 500 training images (``adc_percentile``
-99.99). One programming draw (seed 0).
+99.99). The sweep uses one draw (seed 0) of the programming error, the read noise and the
+calibration batch; at 128 rows every network is run again with draws 1 and 2, to show how much
+of the picture is one draw's luck (``programming_draws`` in the JSON, error bars in the 128-row
+panel).
 
 Outputs (``--out``, default ``plots/``): ``array_mapping__accuracy.png`` (test accuracy against
 ADC bits, one panel per array height), ``array_mapping__cost.png`` (ADC conversions per
@@ -54,6 +57,9 @@ NETWORKS = [("full precision", "full_precision", "bit_serial"),
     (f"BitSplit {k}-bit narrow", f"BitSplit_{k}-bit_narrow", "bit_serial") for k in (2, 4)]
 #: Accuracy loss against the digital network counted as adequate.
 TOLERANCE = 0.005
+#: Further draws (task seeds: programming error, read noise, calibration batch) at DRAW_ROWS.
+DRAWS = (1, 2)
+DRAW_ROWS = 128
 
 
 def make_tasks(model_dir: Path, test_images: int, data_dir=None) -> list[dict]:
@@ -63,20 +69,26 @@ def make_tasks(model_dir: Path, test_images: int, data_dir=None) -> list[dict]:
         if not path.is_file():
             raise SystemExit(f"no trained network at {path}: run studies/bitsplit.py first "
                              f"(with --quick for the quick version)")
-        for rows in ROWS:
-            tasks.append(dict(name=f"{label.replace(' ', '_').replace(',', '')}_rows{rows}",
+        stem = label.replace(' ', '_').replace(',', '')
+        for rows, draw in [(r, 0) for r in ROWS] + [(DRAW_ROWS, d) for d in DRAWS]:
+            tasks.append(dict(name=f"{stem}_rows{rows}" + (f"_draw{draw}" if draw else ""),
                               network=label, model=str(path), rows=rows,
                               array=dict(DEVICE, array_rows=rows, kbit_input=mode),
                               adc_bits=list(ADC_BITS), test_images=test_images,
-                              calibration_images=500, seed=0, data_dir=data_dir))
+                              calibration_images=500, seed=draw, draw=draw,
+                              data_dir=data_dir))
     return tasks
+
+
+def _draw(run: dict) -> int:
+    return run.get("draw", 0)  # runs written before the extra draws were all draw 0
 
 
 def summarise(runs: list[dict]) -> dict:
     """Per network: digital accuracy, accuracy[rows][bits], conversions per inference[rows], and
     the smallest ADC resolution within TOLERANCE of the digital network per array height."""
     out = {}
-    for r in runs:
+    for r in (r for r in runs if _draw(r) == 0):
         row = out.setdefault(r["network"], {"digital_accuracy": r["digital_accuracy"],
                                             "accuracy": {}, "adc_conversions": {},
                                             "devices": {}, "latency_cycles": {},
@@ -87,6 +99,27 @@ def summarise(runs: list[dict]) -> dict:
             row[key][r["rows"]] = r["points"][0]["cost"][key]
         good = [b for b in sorted(acc) if acc[b] >= r["digital_accuracy"] - TOLERANCE]
         row["min_adc_bits"][r["rows"]] = good[0] if good else None
+    return out
+
+
+def summarise_draws(runs: list[dict]) -> dict:
+    """Per network, at DRAW_ROWS: accuracy per ADC resolution over the draws (values, mean,
+    min, max) and the smallest ADC within TOLERANCE of the digital network in every draw."""
+    out = {}
+    for r in runs:
+        if r["rows"] != DRAW_ROWS:
+            continue
+        row = out.setdefault(r["network"], {"rows": DRAW_ROWS, "draws": [], "accuracy": {}})
+        row["draws"].append(_draw(r))
+        for p in r["points"]:
+            row["accuracy"].setdefault(p["adc_bits"], []).append(p["accuracy"])
+    for label, row in out.items():
+        digital = next(r["digital_accuracy"] for r in runs if r["network"] == label)
+        acc = row["accuracy"]
+        row["accuracy"] = {b: dict(values=v, mean=float(np.mean(v)), min=min(v), max=max(v))
+                           for b, v in sorted(acc.items())}
+        good = [b for b, v in sorted(acc.items()) if min(v) >= digital - TOLERANCE]
+        row["min_adc_bits_every_draw"] = good[0] if good else None
     return out
 
 
@@ -121,15 +154,24 @@ def _style(label: str):
     return dict(color=color, ls=ls)
 
 
-def plot_accuracy(summary: dict, path, title: str):
+def plot_accuracy(summary: dict, path, title: str, draws: dict | None = None):
+    """Accuracy against ADC bits, a panel per array height; at DRAW_ROWS, the min-max over
+    the programming draws of ``draws`` (:func:`summarise_draws`) as error bars."""
     plt = pyplot()
     fig, axes = plt.subplots(1, len(ROWS), figsize=(4.2 * len(ROWS), 4), sharey=True)
     for ax, rows in zip(axes, ROWS):
         for label, row in summary.items():
             acc = row["accuracy"][rows]
-            ax.plot(list(acc), [100 * a for a in acc.values()], marker="o", ms=3, label=label,
-                    **_style(label))
-        ax.set_title(f"{rows} rows per array", fontsize=9)
+            spread = (draws or {}).get(label) if rows == DRAW_ROWS else None
+            yerr = None
+            if spread is not None:
+                yerr = [[100 * (acc[b] - spread["accuracy"][b]["min"]) for b in acc],
+                        [100 * (spread["accuracy"][b]["max"] - acc[b]) for b in acc]]
+            ax.errorbar(list(acc), [100 * a for a in acc.values()], yerr=yerr, marker="o",
+                        ms=3, capsize=2, label=label, **_style(label))
+        extra = (f", bars: min-max over draws {', '.join(map(str, (0,) + DRAWS))}"
+                 if draws and rows == DRAW_ROWS else "")
+        ax.set_title(f"{rows} rows per array{extra}", fontsize=9)
         ax.set_xlabel("ADC bits")
         ax.set_xticks(ADC_BITS)
         ax.grid(alpha=0.3)
@@ -190,13 +232,15 @@ def main():
                      describe=lambda r: "accuracy " + " ".join(
                          f"{100 * p['accuracy']:.1f}" for p in r["points"]))
     summary = summarise(runs)
+    draws = summarise_draws(runs)
     exact = check_exactness(runs, n_test, args.data_dir)
     write_json(args.out / f"{tag}.json", {"device": DEVICE, "rows": ROWS, "adc_bits": ADC_BITS,
                                           "test_images": n_test, "tolerance": TOLERANCE,
-                                          "summary": summary, "exactness": exact, "runs": runs})
+                                          "summary": summary, "programming_draws": draws,
+                                          "exactness": exact, "runs": runs})
     title = (f"LeNet-5-style on MNIST mapped onto RRAM arrays (prog. error 5 %, read noise "
              f"1 %, {n_test} test images)")
-    plot_accuracy(summary, args.out / f"{tag}__accuracy.png", title)
+    plot_accuracy(summary, args.out / f"{tag}__accuracy.png", title, draws)
     plot_cost(summary, args.out / f"{tag}__cost.png", title)
     print(f"\n{'network':24s} {'digital':>8s}  " + "  ".join(
         f"rows {r}: bits / conversions" for r in ROWS) + "   devices  latency cycles")
@@ -206,6 +250,13 @@ def main():
         print(f"{label:24s} {100 * row['digital_accuracy']:7.2f}%  {cells}  "
               f"{row['devices'][ROWS[0]]:>9,d}  {row['latency_cycles'][ROWS[0]]:>6d}")
     print(f"(smallest ADC bits within {100 * TOLERANCE:.1f} points of the digital network)")
+    print(f"\nat {DRAW_ROWS} rows over draws {(0,) + DRAWS}: accuracy min-max (%) at 2 and 3 ADC "
+          f"bits, smallest ADC adequate in every draw")
+    for label, row in draws.items():
+        a = row["accuracy"]
+        print(f"{label:24s} 2 b: {100 * a[2]['min']:5.1f}-{100 * a[2]['max']:5.1f}   3 b: "
+              f"{100 * a[3]['min']:5.1f}-{100 * a[3]['max']:5.1f}   "
+              f"{row['min_adc_bits_every_draw']} bits")
     print(f"wrote {args.out / (tag + '.json')} and {tag}__accuracy.png, {tag}__cost.png")
 
 
