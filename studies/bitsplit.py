@@ -17,12 +17,12 @@ Networks (``rramsim.binary_nets``; first and last layers full precision, hidden 
   binary-weight layers as the conventional k-bit network; k times its weights.
 
 For LeNet, the same architecture in full precision (ReLU activations, real weights) is the
-reference for mapping onto arrays. Two more networks pin down "at the same cost" (LeNet only): BitSplit k "narrow", whose paths
-are 1/sqrt(k) as wide (``width_scale``), so that it holds as many binary weights (devices) as
-the conventional network and does k times fewer 1-bit MACs; and "binary wide kx", the binary
-network with sqrt(k) times the widths, which has BitSplit k's devices and 1-bit MACs (is
-splitting the bits better than a wider binary network of the same cost?); k = 2, 3, 4 and
-k = 2, 4.
+reference for mapping onto arrays. Two more networks pin down "at the same cost" (LeNet
+only): BitSplit k "narrow", whose paths are 1/sqrt(k) as wide (``width_scale``), so that it
+holds as many binary weights (devices) as the conventional network and does k times fewer
+1-bit MACs; and "binary wide kx", the binary network with sqrt(k) times the widths, which has
+BitSplit k's devices and 1-bit MACs (is splitting the bits better than a wider binary network
+of the same cost?); k = 2, 3, 4 and k = 2, 4.
 
 Models: LeNet-5-style on MNIST (``Conv5x5(16) -> pool -> BN -> act -> BinConv5x5(32) -> pool ->
 BN -> act -> BinLinear(512 -> 256) -> BN -> act -> Linear(256 -> 10)``, 4 epochs) and the small
