@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rramsim.errors import InputError
+
 
 def as_seed_sequence(seed) -> np.random.SeedSequence:
     """Return a SeedSequence for ``seed`` (an int, a list of ints, None, or a SeedSequence)."""
@@ -17,7 +19,7 @@ def as_seed_sequence(seed) -> np.random.SeedSequence:
     entries = seed if isinstance(seed, (list, tuple)) else [seed]
     if seed is not None and not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool)
                                     and s >= 0 for s in entries):
-        raise ValueError(f"seed must be a non-negative integer (or a list of them) or None, "
+        raise InputError(f"seed must be a non-negative integer (or a list of them) or None, "
                          f"got {seed!r}")
     return np.random.SeedSequence(seed)
 

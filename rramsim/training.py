@@ -8,13 +8,11 @@ from typing import Callable
 
 import numpy as np
 
+from rramsim.errors import InputError
+from rramsim.metrics import accuracy
 from rramsim.nn import SGD, Loss, Module, SoftmaxCrossEntropy
 from rramsim.rng import generator
-
-
-def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
-    """Fraction of rows whose largest output is the label (``metric`` of classification)."""
-    return float(np.mean(np.argmax(outputs, axis=1) == labels))
+from rramsim.validation import check_lr
 
 
 def evaluate(model: Module, x: np.ndarray, y: np.ndarray, batch_size: int = 1000,
@@ -52,13 +50,6 @@ class Progress:
             self.stream.flush()
 
 
-def _check_lr(lr, name: str = "lr") -> float:
-    """A learning rate must be a positive finite number (checked before any device moves)."""
-    if not (isinstance(lr, (int, float, np.floating, np.integer)) and np.isfinite(lr) and lr > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {lr!r}")
-    return lr
-
-
 def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch_size: int = 1,
         lr: float = 0.01, seed=None, progress: bool | Progress = False,
         on_epoch: Callable[[dict], None] | None = None, loss: Loss | None = None,
@@ -87,14 +78,14 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
     untrained network (train_loss None, seconds 0).
     """
     if epochs < 0 or batch_size < 1:
-        raise ValueError(f"epochs must be >= 0 and batch_size >= 1, got {epochs}, {batch_size}")
-    _check_lr(lr)
+        raise InputError(f"epochs must be >= 0 and batch_size >= 1, got {epochs}, {batch_size}")
+    check_lr(lr)
     if len(x_train) != len(y_train) or len(x_test) != len(y_test):
-        raise ValueError("inputs and labels must have the same length")
+        raise InputError("inputs and labels must have the same length")
     for name, arr in (("x_train", x_train), ("x_test", x_test), ("y_train", y_train),
                       ("y_test", y_test)):
         if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name} contains NaN or infinite values")
+            raise InputError(f"{name} contains NaN or infinite values")
     bar = progress if isinstance(progress, Progress) else Progress(bool(progress))
     rng = generator(seed)
     loss_fn = loss if loss is not None else SoftmaxCrossEntropy()
@@ -107,7 +98,7 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
     model.train()
     for epoch in range(1, epochs + 1):
         if lr_schedule is not None:
-            opt.lr = _check_lr(float(lr_schedule(epoch)), f"lr_schedule({epoch})")
+            opt.lr = check_lr(float(lr_schedule(epoch)), f"lr_schedule({epoch})")
         order = rng.permutation(n)
         t0 = time.perf_counter()
         total_loss = 0.0
@@ -132,3 +123,12 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
         if on_epoch:
             on_epoch(rec)
     return history
+
+
+def predict(model, x, batch_size: int = 1000) -> np.ndarray:
+    """Network outputs (N,) for inputs (N, n_in), in eval mode."""
+    model.eval()
+    out = np.concatenate([model.forward(x[s:s + batch_size])
+                          for s in range(0, len(x), batch_size)])
+    model.train()
+    return out.ravel()

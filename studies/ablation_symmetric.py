@@ -8,7 +8,7 @@ three times wider (+-3). Prints the per-epoch test accuracy; writes ``plots/abla
     python studies/ablation_symmetric.py
 """
 
-from rramsim.experiments import run_tasks
+from rramsim.experiments.mnist import run_training_tasks as run_tasks
 from rramsim.results import write_json
 
 base = dict(preset="softbounds_symmetric", seed=0, epochs=2, batch_size=1, lr=0.01,

@@ -38,8 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rramsim.experiments import run_tasks, study_args
-from rramsim.mapping import exactness_check, run_mapping_task
+from rramsim.experiments.runner import run_tasks, study_args
+from rramsim.inference import exactness_check
+from rramsim.experiments.mapping import run_mapping_task
 from rramsim.plotting import pyplot, save_figure
 from rramsim.results import write_json
 
@@ -127,7 +128,7 @@ def check_exactness(runs: list[dict], n_test: int, data_dir=None) -> dict:
     """Per network: ideal arrays with a wide ADC against the digital twin and the network
     (:func:`rramsim.mapping.exactness_check`) on the study's test images."""
     from rramsim.data import train_test
-    from rramsim.models import load_model
+    from rramsim.networks import load_model
 
     x = train_test(train_subset=1, seed=0, data_dir=data_dir)[2][:n_test].reshape(-1, 1, 28, 28)
     out = {}

@@ -33,7 +33,7 @@ SETTINGS = {
 
 def measure(subset: int) -> dict:
     from rramsim.config import load_preset
-    from rramsim.experiments import train_mnist_mlp
+    from rramsim.experiments.mnist import train_mnist_mlp
 
     out = {}
     for name, s in SETTINGS.items():

@@ -47,12 +47,12 @@ def measure() -> dict:
 
     from rramsim.config import load_preset
     from rramsim.data import train_test
-    from rramsim.devices import sample_devices
-    from rramsim.kernels.device import _count_pulses
-    from rramsim.models import build_mlp
+    from rramsim.analog.devices import sample_devices
+    from bench_kernels import count_pulses as _count_pulses
+    from rramsim.networks import build_mlp
     from rramsim.nn import SoftmaxCrossEntropy
     from rramsim.rng import stream_states
-    from rramsim.tile import AnalogTile
+    from rramsim.analog.tile import AnalogTile
 
     cfg = load_preset("softbounds_symmetric")
     res = {}

@@ -34,9 +34,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rramsim.binary_nets import build_binary_mlp, run_tasks
+from rramsim.networks import build_binary_mlp
+from rramsim.experiments.binary import run_binary_tasks as run_tasks
 from rramsim.plotting import pyplot, save_figure
-from rramsim.experiments import study_args
+from rramsim.experiments.runner import study_args
 from rramsim.results import summary_stats, write_json
 
 FULL = dict(seeds=[0, 1, 2], epochs=3, finetune_epochs=2, train_subset=None, width=256,

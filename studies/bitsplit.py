@@ -44,8 +44,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rramsim.binary_nets import FLOOR_RUNS, kbit_act, run_tasks, scale_widths
-from rramsim.experiments import study_args
+from rramsim.networks import FLOOR_RUNS, kbit_act, scale_widths
+from rramsim.experiments.binary import run_binary_tasks as run_tasks
+from rramsim.experiments.runner import study_args
 from rramsim.plotting import pyplot, save_figure
 from rramsim.results import summary_stats, write_json
 

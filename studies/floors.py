@@ -22,7 +22,7 @@ import argparse
 from pathlib import Path
 
 from rramsim import plotting
-from rramsim.experiments import run_tasks
+from rramsim.experiments.mnist import run_training_tasks as run_tasks
 from rramsim.results import summary_stats, write_json
 
 # name, preset, overrides, batch size, lr, extra seeds (beyond --seed) for the runs whose floor

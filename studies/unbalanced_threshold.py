@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rramsim.binary_nets import build_binary_mlp, run_tasks
+from rramsim.networks import build_binary_mlp
+from rramsim.experiments.binary import run_binary_tasks as run_tasks
 from rramsim.plotting import pyplot, save_figure
-from rramsim.experiments import study_args
+from rramsim.experiments.runner import study_args
 from rramsim.results import summary_stats, write_json
 
 FULL = dict(shifts=[-0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6], seeds=[0, 1, 2], epochs=3,

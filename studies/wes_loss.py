@@ -41,9 +41,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rramsim import plotting_regression as plots
-from rramsim.regression import (SHAPES, LabelDensity, data_summary, loss_label, make_dataset,
-                                run_regression_tasks, summarise_runs)
+from rramsim.plotting import regression as plots
+from rramsim.data.regression import SHAPES, make_dataset
+from rramsim.nn.density import LabelDensity
+from rramsim.experiments.regression import data_summary, loss_label, run_regression_tasks, summarise_runs
 from rramsim.results import summary_stats, write_json
 from rramsim.rng import spawn
 

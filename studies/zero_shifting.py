@@ -34,7 +34,8 @@ from __future__ import annotations
 
 
 from rramsim import plotting
-from rramsim.experiments import run_tasks, study_args
+from rramsim.experiments.mnist import run_training_tasks as run_tasks
+from rramsim.experiments.runner import study_args
 from rramsim.results import summary_stats, write_json
 
 FULL = dict(levels=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5], seeds=[0, 1, 2], epochs=3, train_subset=None)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numba
 import numpy as np
 import pytest
 
 from rramsim.config import TileConfig
+
+# The benchmark-only kernels live with the benchmarks (studies/bench_kernels.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "studies"))
 
 #: A device without any variation: the closed-form oracles hold exactly.
 NO_VARIATION = {"device.dw_min_dtod": 0.0, "device.up_down_dtod": 0.0, "device.w_min_dtod": 0.0,

@@ -186,7 +186,7 @@ def symmetry_search(w, a_up, a_down, b_up, b_down, w_min, w_max, ctoc, ramp, pai
 
 
 def count_pulses(n_pulses, up, a_up, a_down, b_up, b_down, w_min, w_max, ctoc, states):
-    """Twin of ``kernels.device._count_pulses`` (benchmark kernel): all devices start at 0 and
+    """Twin of ``studies/bench_kernels.count_pulses`` (benchmark kernel): all devices start at 0 and
     get blocks of 8 pulses, device after device, the direction flipping after every sweep; every
     device draws from ``states[0]``."""
     n = len(a_up)

@@ -4,10 +4,10 @@ BinaryDuo's exact decoupling, save/load, a short real training run, bad input.""
 import numpy as np
 import pytest
 
-from rramsim.binary_nets import (build_binary_lenet, build_binary_mlp, build_binary_vgg,
-                                 build_from_spec, build_lenet5, decouple, gradient_mismatch,
-                                 train_network)
-from rramsim.models import load_model, save_model
+from rramsim.networks import build_binary_lenet, build_binary_mlp, build_binary_vgg, build_from_spec, build_lenet5, decouple
+from rramsim.analysis import gradient_mismatch
+from rramsim.experiments.binary import train_network
+from rramsim.networks import load_model, save_model
 from rramsim.nn import (BatchNorm2d, BinaryConv2d, BinaryLinear, Conv2d, Dropout, Hardtanh,
                         LearnableThreshold, Quantize, Residual, SoftmaxCrossEntropy,
                         bireal_block)
@@ -218,7 +218,7 @@ def test_short_training_run_beats_stated_accuracy_and_is_reproducible():
 
 
 def test_study_tasks_binaryduo_and_activation_statistics():
-    from rramsim.binary_nets import run_task
+    from rramsim.experiments.binary import run_task
 
     spec = build_binary_mlp((784, 16, 16, 10), act={"name": "nlevel", "n": 2}, seed=0).spec
     res = run_task(dict(name="duo", kind="binaryduo", spec=spec, dataset="mnist", epochs=1,

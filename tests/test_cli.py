@@ -131,12 +131,12 @@ def test_presets_listed(capsys):
 
 
 def test_diverging_run_is_reported_without_traceback(tmp_path, capsys, monkeypatch):
-    import rramsim.experiments
+    import rramsim.experiments.mnist
 
     def diverge(*args, **kwargs):  # what the losses raise on non-finite outputs
         raise FloatingPointError("logits contain NaN or infinite values (training diverged?)")
 
-    monkeypatch.setattr(rramsim.experiments, "train_mnist_mlp", diverge)
+    monkeypatch.setattr(rramsim.experiments.mnist, "train_mnist_mlp", diverge)
     assert main(["train", "--floating-point", "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "diverged" in err and "--lr" in err and "Traceback" not in err
@@ -163,7 +163,7 @@ def test_demo_end_to_end_on_a_small_subset(tmp_path, capsys):
 
 
 def test_demo_reading_follows_the_signs():
-    from rramsim.demo import reading
+    from rramsim.cli.demo import reading
 
     text = reading(sym=0.86, asym=0.10, zs=0.81)
     assert "76.0 points less than on the symmetric device" in text

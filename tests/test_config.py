@@ -10,7 +10,7 @@ import pytest
 from rramsim.config import (ConfigError, DeviceConfig, IOConfig, ReferenceConfig, TileConfig,
                             UpdateConfig, available_presets, find_preset, load_preset,
                             parse_overrides, replace_section)
-from rramsim.tile import AnalogTile
+from rramsim.analog.tile import AnalogTile
 
 PRESETS = available_presets()
 REPO_DEVICES = Path(__file__).resolve().parents[1] / "devices"

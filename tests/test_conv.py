@@ -6,7 +6,7 @@ import pytest
 
 from rramsim.nn import (BatchNorm1d, BatchNorm2d, Conv2d, Flatten, MaxPool2d, Sequential,
                         SoftmaxCrossEntropy)
-from rramsim.nn.conv import col2im, conv2d_direct, im2col
+from rramsim.kernels.conv import col2im, conv2d_direct, im2col
 
 from naive import numeric_grad
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rramsim import data
+from rramsim.data import mnist as data
 from rramsim.data import DataError
 
-PACKAGED = Path(data.__file__).resolve().parent / "datasets" / "mnist"
+PACKAGED = Path(data.__file__).resolve().parent.parent / "datasets" / "mnist"
 TEST_FILES = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 FIRST_LABELS = {
     "train": [5, 0, 4, 1, 9, 2, 1, 3, 1, 4],

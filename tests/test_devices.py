@@ -8,8 +8,9 @@ import pytest
 
 import naive
 from conftest import NO_VARIATION, config
-from rramsim.devices import DeviceArray, nominal_device, pulse_response, sample_devices
-from rramsim.kernels.device import _count_pulses, _pulse_sequence, _symmetry_search, apply_pulses
+from rramsim.analog.devices import DeviceArray, nominal_device, pulse_response, sample_devices
+from bench_kernels import count_pulses as _count_pulses
+from rramsim.kernels.device import _pulse_sequence, _symmetry_search, apply_pulses
 from rramsim.kernels.update import expected_pulses
 from rramsim.rng import stream_states
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rramsim.config import load_preset
-from rramsim.models import build_mlp, load_model, save_model
+from rramsim.networks import build_mlp, load_model, save_model
 from rramsim.nn import (SGD, AnalogLinear, Linear, MSELoss, ReLU, Sequential, Sigmoid,
                         SoftmaxCrossEntropy, Tanh)
 from naive import numeric_grad

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rramsim.config import load_preset
-from rramsim.models import build_mlp
+from rramsim.networks import build_mlp
 from rramsim.nn import SGD, Adam, CosineLR, Linear, Sequential, StepLR
 
 

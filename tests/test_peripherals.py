@@ -7,9 +7,9 @@ import pytest
 import naive
 from rramsim.config import ConfigError, IOConfig
 from rramsim.kernels.mvm import _analog_mvm, _dac
-from rramsim.peripherals import analog_mvm, quantize
+from rramsim.analog.converters import analog_mvm, quantize
 from rramsim.rng import stream_states
-from rramsim.tile import AnalogTile
+from rramsim.analog.tile import AnalogTile
 
 QUIET = dict(inp_bits=0, out_bits=0, out_noise=0.0)  # no quantisation, no noise
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import NO_VARIATION, config
-from rramsim.tile import AnalogTile
+from rramsim.analog.tile import AnalogTile
 
 
 # ------------------------------------------------------------------------------------------

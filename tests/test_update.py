@@ -8,10 +8,10 @@ import pytest
 import naive
 from conftest import NO_VARIATION, config
 from rramsim.config import available_presets, load_preset
-from rramsim.devices import pulse_response, sample_devices
+from rramsim.analog.devices import pulse_response, sample_devices
 from rramsim.kernels import update as k
 from rramsim.rng import stream_states
-from rramsim.tile import AnalogTile
+from rramsim.analog.tile import AnalogTile
 
 #: A linear device far from its bounds: the pulsed update's mean is exactly -lr d x^T.
 LINEAR = {**NO_VARIATION, "device.model": "constant_step", "device.dw_min": 0.001,

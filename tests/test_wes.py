@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from rramsim.nn import HuberLoss, MAELoss, MSELoss, WESLoss
-from rramsim.regression import LabelDensity, make_dataset
+from rramsim.nn.density import LabelDensity
+from rramsim.data.regression import make_dataset
 from naive import numeric_grad
 
 

@@ -24,6 +24,7 @@ import numba
 import numpy as np
 from numba import prange
 
+from rramsim.errors import InputError
 from rramsim.kernels._bits import _popcount
 from rramsim.kernels._jit import inline, jit, serial_and_parallel, use_parallel
 
@@ -92,9 +93,9 @@ def _pack_checked(x, name, allow_zero, func):
     """Validate ``x`` (2-D, real, values in {-1, (0,) +1}) and pack it with :func:`_pack`."""
     x = np.asarray(x)
     if x.ndim != 2:
-        raise ValueError(f"{func}: {name} must be 2-D, got shape {x.shape} ({x.ndim}-D)")
+        raise InputError(f"{func}: {name} must be 2-D, got shape {x.shape} ({x.ndim}-D)")
     if x.dtype.kind not in "biuf":
-        raise ValueError(f"{func}: {name} must be a real numeric array, got dtype {x.dtype}")
+        raise InputError(f"{func}: {name} must be a real numeric array, got dtype {x.dtype}")
     if x.dtype not in _PACK_DTYPES:
         x = x.astype(np.float64)
     kernel = _pack_parallel if use_parallel(x.size) else _pack_serial
@@ -105,14 +106,14 @@ def _pack_checked(x, name, allow_zero, func):
         row = x[b]
         if x.dtype.kind == "f" and np.isnan(row).any():
             j = int(np.argmax(np.isnan(row)))
-            raise ValueError(f"{func}: {name} contains NaN (at [{b}, {j}]); "
+            raise InputError(f"{func}: {name} contains NaN (at [{b}, {j}]); "
                              f"only {allowed} are allowed")
         ok = (row == 1) | (row == -1)
         if allow_zero:
             ok |= row == 0
         j = int(np.argmin(ok))
         hint = "" if allow_zero or row[j] != 0 else " (zero weights cannot be binarised)"
-        raise ValueError(f"{func}: {name} must contain only {allowed}; found {row[j].item()!r} at "
+        raise InputError(f"{func}: {name} must contain only {allowed}; found {row[j].item()!r} at "
                          f"[{b}, {j}]{hint}")
     return sign, mask
 
@@ -284,10 +285,10 @@ def _packed(a, name):
     """``a`` as a C-contiguous 2-D uint64 array, or a ValueError."""
     a = np.asarray(a)
     if a.dtype != np.uint64:
-        raise ValueError(f"binary_matmul: {name} must be uint64 (bit-packed words), got dtype "
+        raise InputError(f"binary_matmul: {name} must be uint64 (bit-packed words), got dtype "
                          f"{a.dtype}")
     if a.ndim != 2:
-        raise ValueError(f"binary_matmul: {name} must be 2-D (rows, words), got shape {a.shape}")
+        raise InputError(f"binary_matmul: {name} must be 2-D (rows, words), got shape {a.shape}")
     return np.ascontiguousarray(a)
 
 
@@ -321,38 +322,38 @@ def binary_matmul(sign, mask, wbits, n, kind="auto"):
         outside mask, non-zero padding bits, an unknown kind or one that does not fit the data.
     """
     if kind != "auto" and kind not in KINDS:
-        raise ValueError(f"binary_matmul: kind must be 'auto' or one of {KINDS}, got {kind!r}")
+        raise InputError(f"binary_matmul: kind must be 'auto' or one of {KINDS}, got {kind!r}")
     sign = _packed(sign, "sign")
     mask = _packed(mask, "mask")
     wbits = _packed(wbits, "wbits")
     if sign.shape != mask.shape:
-        raise ValueError(f"binary_matmul: sign {sign.shape} and mask {mask.shape} must have the "
+        raise InputError(f"binary_matmul: sign {sign.shape} and mask {mask.shape} must have the "
                          "same shape")
     B, W = sign.shape
     if wbits.shape[1] != W:
-        raise ValueError(f"binary_matmul: word counts differ: inputs have {W} words per row, "
+        raise InputError(f"binary_matmul: word counts differ: inputs have {W} words per row, "
                          f"wbits has {wbits.shape[1]}")
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"binary_matmul: n must be an integer >= 0, got {n!r}")
+        raise InputError(f"binary_matmul: n must be an integer >= 0, got {n!r}")
     n = int(n)
     if (n + 63) // 64 != W:
-        raise ValueError(f"binary_matmul: n = {n} needs {(n + 63) // 64} words per row, the "
+        raise InputError(f"binary_matmul: n = {n} needs {(n + 63) // 64} words per row, the "
                          f"arrays have {W}")
     popm, subset, padding_ok, full, same = _input_stats(sign, mask, n)
     if not subset:
-        raise ValueError("binary_matmul: sign has bits set where mask is 0 (sign must be a "
+        raise InputError("binary_matmul: sign has bits set where mask is 0 (sign must be a "
                          "subset of mask, as pack_inputs makes it)")
     if not padding_ok:
-        raise ValueError(f"binary_matmul: padding bits past n = {n} must be 0 in sign and mask")
+        raise InputError(f"binary_matmul: padding bits past n = {n} must be 0 in sign and mask")
     if n % 64 and wbits.shape[0] and np.any(wbits[:, -1] >> np.uint64(n % 64)):
-        raise ValueError(f"binary_matmul: padding bits past n = {n} must be 0 in wbits")
+        raise InputError(f"binary_matmul: padding bits past n = {n} must be 0 in wbits")
     if kind == "auto":
         kind = "xnor" if full else "and" if same else "ternary"
     elif kind == "xnor" and not full:
-        raise ValueError("binary_matmul: kind 'xnor' needs dense +-1 inputs (every mask bit "
+        raise InputError("binary_matmul: kind 'xnor' needs dense +-1 inputs (every mask bit "
                          "set); these inputs have zeros: use 'ternary' or 'auto'")
     elif kind == "and" and not same:
-        raise ValueError("binary_matmul: kind 'and' needs {0, 1} inputs (sign == mask); these "
+        raise InputError("binary_matmul: kind 'and' needs {0, 1} inputs (sign == mask); these "
                          "inputs have -1 entries: use 'ternary' or 'auto'")
     code = KINDS.index(kind)
     if not use_parallel(B * wbits.shape[0] * W):
@@ -375,5 +376,5 @@ def binary_dot(x, w):
     wbits = pack_weights(w)
     n = np.shape(x)[1]
     if np.shape(w)[1] != n:
-        raise ValueError(f"binary_dot: x has {n} features per row, w has {np.shape(w)[1]}")
+        raise InputError(f"binary_dot: x has {n} features per row, w has {np.shape(w)[1]}")
     return binary_matmul(sign, mask, wbits, n)

@@ -58,6 +58,13 @@ def _pulse_sequence(w0, directions, a_up, a_down, b_up, b_down, w_min, w_max, ct
     return out
 
 
+def pulse_sequence(w0, directions, device_args, ctoc, states):
+    """Public wrapper of :func:`_pulse_sequence`: ``device_args`` is
+    ``DeviceArray.kernel_args()`` of n devices, ``w0`` (n,) float64, ``directions`` (m,) int8.
+    Returns (m + 1, n) weights; ``states`` (n,) advance in place."""
+    return _pulse_sequence(w0, directions, *device_args, ctoc, states)
+
+
 @jit_parallel
 def _symmetry_search(w, a_up, a_down, b_up, b_down, w_min, w_max, ctoc, ramp, pairs, n_avg,
                      states):
@@ -90,20 +97,10 @@ def _symmetry_search(w, a_up, a_down, b_up, b_down, w_min, w_max, ctoc, ramp, pa
     return sp
 
 
-@jit
-def _count_pulses(n_pulses, up, a_up, a_down, b_up, b_down, w_min, w_max, ctoc, states):
-    """Raw pulse rate kernel for the benchmark: ``n_pulses`` pulses on each device of a row.
+def symmetry_search(w, device_args, ctoc, ramp, pairs, n_avg, states):
+    """Public wrapper of :func:`_symmetry_search`: runs the protocol on ``w`` (n_out, n_in) in
+    place with ``device_args`` (``DeviceArray.kernel_args()``) and returns the symmetry points
+    (n_out, n_in); ``states`` (n_out,) advance in place."""
+    return _symmetry_search(w, *device_args, ctoc, ramp, pairs, n_avg, states)
 
-    Arrays (n,); applies pulses in blocks of 8 per device, alternating direction; returns the
-    final weights.
-    """
-    n = a_up.shape[0]
-    w = np.zeros(n)
-    done = 0
-    while done < n_pulses:
-        for k in range(n):
-            w[k] = apply_pulses(w[k], 8, up, a_up[k], a_down[k], b_up[k], b_down[k], w_min[k],
-                                w_max[k], ctoc, states, 0)
-        done += 8 * n
-        up = not up
-    return w
+

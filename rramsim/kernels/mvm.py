@@ -104,3 +104,10 @@ def _analog_mvm(M, X, inp_bits, inp_bound, out_bits, out_bound, out_noise, noise
         for i in range(n_out):
             Y[b, i] *= s
     return Y, repeats
+
+
+def analog_mvm(M, X, io, state):
+    """Public wrapper of :func:`_analog_mvm` with the peripheral settings of ``io`` (an
+    :class:`~rramsim.config.IOConfig`, read by attribute). Returns ``(Y, repeats)``."""
+    return _analog_mvm(M, X, io.inp_bits, io.inp_bound, io.out_bits, io.out_bound, io.out_noise,
+                       io.noise_management, io.bound_management, io.bm_max_iter, state)

@@ -2,8 +2,8 @@
 
 from rramsim.nn.binary import (  # noqa: F401
     BinaryConv2d,
-    BitSplit,
     BinaryLinear,
+    BitSplit,
     Dropout,
     Hardtanh,
     LearnableThreshold,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rramsim.errors import InputError
 from rramsim.nn.conv import Conv2d
 from rramsim.nn.modules import Module, Parameter, Sequential, _check_input, default_init
 from rramsim.nn.quantizers import Quantizer, _ste_window, get_quantizer
@@ -21,7 +22,7 @@ from rramsim.rng import generator
 
 def _check_finite(x: np.ndarray, name: str) -> np.ndarray:
     if not np.isfinite(x).all():
-        raise ValueError(f"{name}: input batch contains NaN or infinite values")
+        raise InputError(f"{name}: input batch contains NaN or infinite values")
     return x
 
 
@@ -170,7 +171,7 @@ class LearnableThreshold(Module):
     def forward(self, x):
         x = np.asarray(x, dtype=np.float64)
         if x.ndim < 2 or x.shape[1] != self.channels:
-            raise ValueError(f"{self.name}: input must have {self.channels} channels on axis 1, "
+            raise InputError(f"{self.name}: input must have {self.channels} channels on axis 1, "
                              f"got {x.shape}")
         self._x = x
         return np.where(x >= self._t(x), 1.0, -1.0)
@@ -210,7 +211,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, seed=None):
         super().__init__()
         if not 0 <= p < 1:
-            raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+            raise InputError(f"dropout probability must be in [0, 1), got {p}")
         self.p = float(p)
         self._rng = generator(seed)
         self._scale = None
@@ -246,7 +247,7 @@ class Residual(Module):
         self.inner = Sequential(*layers)
         self.repeat = int(repeat)
         if self.repeat < 1:
-            raise ValueError(f"repeat must be >= 1, got {repeat}")
+            raise InputError(f"repeat must be >= 1, got {repeat}")
         for layer in self.inner.layers:  # inside a block every layer passes gradients back
             layer.input_grad = True
 
@@ -255,7 +256,7 @@ class Residual(Module):
         y = self.inner.forward(x)
         s = x if self.repeat == 1 else np.concatenate([x] * self.repeat, axis=1)
         if y.shape != s.shape:
-            raise ValueError(f"Residual: the inner branch maps {x.shape} -> {y.shape}; the "
+            raise InputError(f"Residual: the inner branch maps {x.shape} -> {y.shape}; the "
                              f"shortcut gives {s.shape}")
         return y + s
 
@@ -302,7 +303,7 @@ class BitSplit(Module):
     def __init__(self, *paths: Module):
         super().__init__()
         if not paths:
-            raise ValueError("BitSplit needs at least one path")
+            raise InputError("BitSplit needs at least one path")
         self.paths = list(paths)
         self.bits = len(self.paths)
         self.coefficients = np.array([2.0 ** i for i in range(self.bits)]) / (2 ** self.bits - 1)
@@ -358,7 +359,7 @@ def bireal_block(channels: int, kernel_size: int = 3, activation="ste_sign",
     from rramsim.nn.norm import BatchNorm2d
 
     if kernel_size % 2 != 1:
-        raise ValueError(f"kernel_size must be odd for 'same' padding, got {kernel_size}")
+        raise InputError(f"kernel_size must be odd for 'same' padding, got {kernel_size}")
     return Residual(Quantize(activation),
                     BinaryConv2d(channels, channels, kernel_size, padding=kernel_size // 2,
                                  weight_quantizer=weight_quantizer, seed=seed,

@@ -3,9 +3,9 @@
 ``Conv2d`` lowers the convolution to matrix products (im2col + BLAS): a numba kernel gathers
 each sample's input patches into a (C * KH * KW, OH * OW) matrix, and the weight matrix
 (C_out, C * KH * KW) multiplies it (one BLAS call per sample, output already in (C_out, OH, OW)
-layout); the backward pass scatters patch gradients back with the adjoint kernel (col2im).
-``studies/bench_lenet.py`` compares this with a direct numba loop (see
-:func:`conv2d_direct`): on the LeNet layers the im2col + BLAS forward pass is 3.5-11x faster
+layout); the backward pass scatters patch gradients back with the adjoint kernel (col2im). The
+kernels live in :mod:`rramsim.kernels.conv`. ``studies/bench_lenet.py`` compares this with a
+direct numba loop (:func:`rramsim.kernels.conv.conv2d_direct`): on the LeNet layers the im2col + BLAS forward pass is 3.5-11x faster
 (measured at batch 64, one thread), so the layer uses im2col and the numba loop stays as the
 measured alternative and a test twin.
 
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rramsim.kernels._jit import jit
+from rramsim.errors import InputError
+from rramsim.kernels.conv import col2im, im2col, maxpool_backward, maxpool_forward
 from rramsim.nn.modules import Module, Parameter
 from rramsim.rng import generator
 
@@ -32,10 +33,10 @@ def check_images(x, channels: int, name: str) -> np.ndarray:
     """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 4 or x.shape[1] != channels:
-        raise ValueError(f"{name}: input must have shape (batch, {channels}, height, width), "
+        raise InputError(f"{name}: input must have shape (batch, {channels}, height, width), "
                          f"got {x.shape}")
     if not np.isfinite(x).all():
-        raise ValueError(f"{name}: input batch contains NaN or infinite values")
+        raise InputError(f"{name}: input batch contains NaN or infinite values")
     return x
 
 
@@ -43,170 +44,8 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     """Output length of a convolution along one axis."""
     out = (size + 2 * padding - kernel) // stride + 1
     if out < 1:
-        raise ValueError(f"input size {size} (padding {padding}) is smaller than the kernel "
+        raise InputError(f"input size {size} (padding {padding}) is smaller than the kernel "
                          f"{kernel}")
-    return out
-
-
-@jit
-def _im2col(x, kh, kw, stride, oh, ow, out):  # pragma: no cover - compiled
-    n, c = x.shape[0], x.shape[1]
-    for b in range(n):
-        for ci in range(c):
-            for p in range(kh):
-                for q in range(kw):
-                    r = (ci * kh + p) * kw + q
-                    for i in range(oh):
-                        for j in range(ow):
-                            out[b, r, i * ow + j] = x[b, ci, i * stride + p, j * stride + q]
-
-
-@jit
-def _im2row(x, kh, kw, stride, oh, ow, out):  # pragma: no cover - compiled
-    n, c = x.shape[0], x.shape[1]
-    for b in range(n):
-        for i in range(oh):
-            for j in range(ow):
-                row = (b * oh + i) * ow + j
-                for ci in range(c):
-                    for p in range(kh):
-                        for q in range(kw):
-                            out[row, (ci * kh + p) * kw + q] = x[b, ci, i * stride + p,
-                                                                 j * stride + q]
-
-
-@jit
-def _col2im(cols, kh, kw, stride, oh, ow, dx):  # pragma: no cover - compiled
-    n, c = dx.shape[0], dx.shape[1]
-    for b in range(n):
-        for ci in range(c):
-            for p in range(kh):
-                for q in range(kw):
-                    r = (ci * kh + p) * kw + q
-                    for i in range(oh):
-                        for j in range(ow):
-                            dx[b, ci, i * stride + p, j * stride + q] += cols[b, r, i * ow + j]
-
-
-def _pad(x, padding):
-    if not padding:
-        return np.ascontiguousarray(x)
-    return np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-
-
-def im2col(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0,
-           dtype=np.float64) -> np.ndarray:
-    """Input patches of ``x`` (N, C, H, W) as (N, C * KH * KW, OH * OW) of ``dtype`` (numba
-    kernel).
-
-    ``cols[n, (c, p, q), (i, j)] = x_pad[n, c, s i + p, s j + q]``: row order (c, p, q) matches
-    ``weight.reshape(C_out, -1)``, so ``weight.reshape(C_out, -1) @ cols[n]`` is sample n's
-    output in (C_out, OH * OW) layout.
-    """
-    xp = _pad(np.asarray(x, dtype=np.float64), padding)
-    n, c, hp, wp = xp.shape
-    oh, ow = (hp - kh) // stride + 1, (wp - kw) // stride + 1
-    out = np.empty((n, c * kh * kw, oh * ow), dtype=dtype)
-    _im2col(xp, int(kh), int(kw), int(stride), oh, ow, out)
-    return out
-
-
-def im2row(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0,
-           dtype=np.float64) -> np.ndarray:
-    """Input patches of ``x`` (N, C, H, W) as rows (N * OH * OW, C * KH * KW) of ``dtype``: the
-    transpose of :func:`im2col`'s layout, one row per output position (sample-major), so
-    ``im2row(x) @ weight.reshape(C_out, -1).T`` is the convolution, one array read per row."""
-    xp = _pad(np.asarray(x, dtype=dtype), padding)
-    n, c, hp, wp = xp.shape
-    oh, ow = (hp - kh) // stride + 1, (wp - kw) // stride + 1
-    out = np.empty((n * oh * ow, c * kh * kw), dtype=dtype)
-    _im2row(xp, int(kh), int(kw), int(stride), oh, ow, out)
-    return out
-
-
-def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride: int = 1,
-           padding: int = 0) -> np.ndarray:
-    """Adjoint of :func:`im2col` (numba kernel): sum patch gradients (N, C * KH * KW, OH * OW)
-    back into an image gradient of shape ``x_shape`` (N, C, H, W)."""
-    n, c, h, w = x_shape
-    hp, wp = h + 2 * padding, w + 2 * padding
-    oh, ow = (hp - kh) // stride + 1, (wp - kw) // stride + 1
-    dx = np.zeros((n, c, hp, wp))
-    _col2im(np.ascontiguousarray(cols), int(kh), int(kw), int(stride), oh, ow, dx)
-    if padding:
-        dx = dx[:, :, padding:padding + h, padding:padding + w]
-    return dx
-
-
-@jit
-def _maxpool_forward(x, k, out, idx):  # pragma: no cover - compiled
-    n, c, oh, ow = out.shape
-    for b in range(n):
-        for ci in range(c):
-            for i in range(oh):
-                for j in range(ow):
-                    best = x[b, ci, i * k, j * k]
-                    arg = 0
-                    for p in range(k):
-                        for q in range(k):
-                            v = x[b, ci, i * k + p, j * k + q]
-                            if v > best:  # strict: the first maximum wins ties
-                                best = v
-                                arg = p * k + q
-                    out[b, ci, i, j] = best
-                    idx[b, ci, i, j] = arg
-
-
-@jit
-def _maxpool_backward(grad, idx, k, dx):  # pragma: no cover - compiled
-    n, c, oh, ow = grad.shape
-    for b in range(n):
-        for ci in range(c):
-            for i in range(oh):
-                for j in range(ow):
-                    a = idx[b, ci, i, j]
-                    dx[b, ci, i * k + a // k, j * k + a % k] = grad[b, ci, i, j]
-
-
-@jit
-def _conv2d_direct(x, w, stride, out):  # pragma: no cover - compiled
-    n, c, _, _ = x.shape
-    co, _, kh, kw = w.shape
-    oh, ow = out.shape[2], out.shape[3]
-    for b in range(n):
-        for o in range(co):
-            for i in range(oh):
-                for j in range(ow):
-                    s = 0.0
-                    for ci in range(c):
-                        for p in range(kh):
-                            for q in range(kw):
-                                s += x[b, ci, i * stride + p, j * stride + q] * w[o, ci, p, q]
-                    out[b, o, i, j] = s
-
-
-def conv2d_direct(x: np.ndarray, weight: np.ndarray, stride: int = 1,
-                  padding: int = 0) -> np.ndarray:
-    """Direct (numba loop) 2-d cross-correlation without bias, the alternative to im2col.
-
-    Parameters
-    ----------
-    x : (N, C, H, W)
-    weight : (C_out, C, KH, KW)
-
-    Returns
-    -------
-    (N, C_out, OH, OW)
-    """
-    x = np.asarray(x, dtype=np.float64)
-    if padding:
-        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    co, _, kh, kw = weight.shape
-    oh = (x.shape[2] - kh) // stride + 1
-    ow = (x.shape[3] - kw) // stride + 1
-    out = np.empty((x.shape[0], co, oh, ow))
-    _conv2d_direct(np.ascontiguousarray(x), np.ascontiguousarray(weight, dtype=np.float64),
-                   int(stride), out)
     return out
 
 
@@ -233,13 +72,13 @@ class Conv2d(Module):
                  dtype: str = "float64"):
         super().__init__()
         if dtype not in ("float64", "float32"):
-            raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+            raise InputError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
         self.dtype = np.dtype(dtype)
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size, self.stride, self.padding = int(kernel_size), int(stride), int(padding)
         if min(self.in_channels, self.out_channels, self.kernel_size, self.stride) < 1 \
                 or self.padding < 0:
-            raise ValueError("channels, kernel_size and stride must be >= 1 and padding >= 0")
+            raise InputError("channels, kernel_size and stride must be >= 1 and padding >= 0")
         self.name = name
         k = self.kernel_size
         fan_in = self.in_channels * k * k
@@ -301,28 +140,24 @@ class MaxPool2d(Module):
         super().__init__()
         self.k = int(kernel_size)
         if self.k < 1:
-            raise ValueError(f"kernel_size must be >= 1, got {kernel_size}")
+            raise InputError(f"kernel_size must be >= 1, got {kernel_size}")
 
     def forward(self, x):
         x = np.ascontiguousarray(x, dtype=np.float64)
         if x.ndim != 4:
-            raise ValueError(f"MaxPool2d: input must have shape (batch, channels, height, "
+            raise InputError(f"MaxPool2d: input must have shape (batch, channels, height, "
                              f"width), got {x.shape}")
         k = self.k
         n, c, h, w = x.shape
         oh, ow = h // k, w // k
         if oh < 1 or ow < 1:
-            raise ValueError(f"MaxPool2d: input {h}x{w} is smaller than the window {k}x{k}")
-        out = np.empty((n, c, oh, ow))
-        self._idx = np.empty((n, c, oh, ow), dtype=np.int64)
-        _maxpool_forward(x, k, out, self._idx)
+            raise InputError(f"MaxPool2d: input {h}x{w} is smaller than the window {k}x{k}")
+        out, self._idx = maxpool_forward(x, k)
         self._shape = x.shape
         return out
 
     def backward(self, grad):
-        dx = np.zeros(self._shape)
-        _maxpool_backward(np.ascontiguousarray(grad, dtype=np.float64), self._idx, self.k, dx)
-        return dx
+        return maxpool_backward(grad, self._idx, self.k, self._shape)
 
 
 class Flatten(Module):
@@ -333,9 +168,9 @@ class Flatten(Module):
     def forward(self, x):
         x = np.asarray(x, dtype=np.float64)
         if x.ndim < 2:
-            raise ValueError(f"Flatten: input must have shape (batch, ...), got {x.shape}")
+            raise InputError(f"Flatten: input must have shape (batch, ...), got {x.shape}")
         if not np.isfinite(x).all():
-            raise ValueError("Flatten: input batch contains NaN or infinite values")
+            raise InputError("Flatten: input batch contains NaN or infinite values")
         self._shape = x.shape
         return x.reshape(x.shape[0], -1)
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from rramsim.errors import InputError
+from rramsim.nn.density import LabelDensity
+from rramsim.validation import check_choice, is_number
+
 
 class Loss:
     """``loss(outputs, targets) -> float``; ``grad()`` -> dL/d(outputs) of that last call."""
@@ -34,10 +38,10 @@ class SoftmaxCrossEntropy(Loss):
         logits = np.asarray(logits, dtype=np.float64)
         labels = np.asarray(labels)
         if logits.ndim != 2 or labels.shape != (logits.shape[0],):
-            raise ValueError(f"logits must be (B, K) and labels (B,), got {logits.shape} and "
+            raise InputError(f"logits must be (B, K) and labels (B,), got {logits.shape} and "
                              f"{labels.shape}")
         if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
-            raise ValueError(f"labels must be in [0, {logits.shape[1] - 1}]")
+            raise InputError(f"labels must be in [0, {logits.shape[1] - 1}]")
         if not np.all(np.isfinite(logits)):
             raise FloatingPointError("logits contain NaN or infinite values (training diverged?)")
         p = softmax(logits)
@@ -73,10 +77,10 @@ def _regression_pair(outputs, targets, name: str) -> tuple[np.ndarray, np.ndarra
     z = np.asarray(outputs, dtype=np.float64)
     t = np.asarray(targets, dtype=np.float64)
     if t.size != z.size or z.size == 0:
-        raise ValueError(f"{name}: outputs {z.shape} and targets {t.shape} must have the same "
+        raise InputError(f"{name}: outputs {z.shape} and targets {t.shape} must have the same "
                          f"(non-zero) number of entries")
     if not np.all(np.isfinite(t)):
-        raise ValueError(f"{name}: targets contain NaN or infinite values")
+        raise InputError(f"{name}: targets contain NaN or infinite values")
     if not np.all(np.isfinite(z)):
         raise FloatingPointError(f"{name}: outputs contain NaN or infinite values "
                                  f"(training diverged?)")
@@ -108,8 +112,8 @@ class HuberLoss(Loss):
     """
 
     def __init__(self, delta: float = 1.0):
-        if not _is_number(delta) or not (np.isfinite(delta) and delta > 0):
-            raise ValueError(f"HuberLoss: delta must be a finite number > 0, got {delta}")
+        if not is_number(delta) or not (np.isfinite(delta) and delta > 0):
+            raise InputError(f"HuberLoss: delta must be a finite number > 0, got {delta}")
         self.delta = float(delta)
 
     def forward(self, outputs, targets) -> float:
@@ -178,18 +182,18 @@ class WESLoss(Loss):
     """
 
     def __init__(self, density, beta: float = 1.0, density_floor: float = 0.0):
-        if not _is_number(beta) or not (np.isfinite(beta) and beta >= 0):
-            raise ValueError(f"WESLoss: beta (the scaling hyperparameter) must be a finite "
+        if not is_number(beta) or not (np.isfinite(beta) and beta >= 0):
+            raise InputError(f"WESLoss: beta (the scaling hyperparameter) must be a finite "
                              f"number >= 0, got {beta!r}")
-        if not _is_number(density_floor) or not (0 <= density_floor <= 1):
-            raise ValueError(f"WESLoss: density_floor must be a number in [0, 1] (a fraction "
+        if not is_number(density_floor) or not (0 <= density_floor <= 1):
+            raise InputError(f"WESLoss: density_floor must be a number in [0, 1] (a fraction "
                              f"of the uniform density), got {density_floor!r}")
         if not (hasattr(density, "pdf") and hasattr(density, "support")):
             raise TypeError(f"WESLoss: density must have .pdf(y) and .support, got "
                             f"{type(density).__name__}")
         a, b = (float(v) for v in density.support)
         if not (np.isfinite(a) and np.isfinite(b) and a < b):
-            raise ValueError(f"WESLoss: density.support must be a finite interval (a, b) with "
+            raise InputError(f"WESLoss: density.support must be a finite interval (a, b) with "
                              f"a < b, got {density.support}")
         self.density, self.beta = density, float(beta)
         self.density_floor = float(density_floor)
@@ -197,7 +201,7 @@ class WESLoss(Loss):
         half = 0.5 * (b - a)
         g = np.asarray(density.pdf(a + half * (_GL_NODES + 1.0)), dtype=np.float64)
         if not np.all(g > 0) or not np.all(np.isfinite(g)):
-            raise ValueError("WESLoss: the density must be finite and > 0 on its support")
+            raise InputError("WESLoss: the density must be finite and > 0 on its support")
         #: The normaliser Z = integral of g g_eps^-beta over the support (by quadrature).
         self.norm = float(half * np.dot(_GL_WEIGHTS, g * np.maximum(g, self._g_min)
                                         ** (-self.beta)))
@@ -207,8 +211,6 @@ class WESLoss(Loss):
                     density_floor: float = 0.0) -> "WESLoss":
         """WES with the density fitted on ``labels`` (N,) by
         :meth:`rramsim.regression.LabelDensity.fit` (log-polynomial of ``degree``)."""
-        from rramsim.regression import LabelDensity
-
         return cls(LabelDensity.fit(labels, degree=degree, support=support), beta, density_floor)
 
     def weights(self, targets) -> np.ndarray:
@@ -216,7 +218,7 @@ class WESLoss(Loss):
         labels outside the density's support."""
         t = np.asarray(targets, dtype=np.float64)
         if not np.all(np.isfinite(t)):
-            raise ValueError("WESLoss: targets contain NaN or infinite values")
+            raise InputError("WESLoss: targets contain NaN or infinite values")
         g = np.asarray(self.density.pdf(t), dtype=np.float64)
         return np.maximum(g, self._g_min) ** (-self.beta) / self.norm
 
@@ -230,5 +232,21 @@ class WESLoss(Loss):
         return 2.0 * self._w * self._diff / self._diff.size
 
 
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+#: Losses by name (see :func:`make_loss`).
+LOSSES = ("mse", "mae", "huber", "wes")
+
+
+def make_loss(name: str, density: LabelDensity | None = None, beta: float = 1.0,
+              delta: float = 0.1, density_floor: float = 0.0):
+    """A regression loss by name: 'mse', 'mae', 'huber' (``delta`` in label units) or 'wes'
+    (needs the training-label ``density``; ``beta``, ``density_floor``)."""
+    check_choice(name, LOSSES, "loss")
+    if name == "mse":
+        return MSELoss()
+    if name == "mae":
+        return MAELoss()
+    if name == "huber":
+        return HuberLoss(delta)
+    if density is None:
+        raise InputError("loss 'wes' needs the training-label density")
+    return WESLoss(density, beta, density_floor=density_floor)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from rramsim.config import TileConfig
+from rramsim.errors import InputError
 from rramsim.rng import as_seed_sequence, generator
 
 
@@ -65,14 +66,14 @@ class Module:
             if p.name not in state:
                 raise KeyError(f"state has no entry {p.name!r}")
             if state[p.name].shape != p.value.shape:
-                raise ValueError(f"{p.name}: shape {state[p.name].shape} != {p.value.shape}")
+                raise InputError(f"{p.name}: shape {state[p.name].shape} != {p.value.shape}")
             p.value[...] = state[p.name]
 
 
 def _check_input(x, n_in: int, name: str) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] != n_in:
-        raise ValueError(f"{name}: input must have shape (batch, {n_in}), got {x.shape}")
+        raise InputError(f"{name}: input must have shape (batch, {n_in}), got {x.shape}")
     return x
 
 
@@ -144,10 +145,10 @@ class AnalogLinear(Module):
     def __init__(self, n_in: int, n_out: int, config: TileConfig | None = None,
                  bias: str = "analog", seed=None, name: str = "analog"):
         super().__init__()
-        from rramsim.tile import AnalogTile
+        from rramsim.analog.tile import AnalogTile
 
         if bias not in ("analog", "digital", "none"):
-            raise ValueError(f"bias must be 'analog', 'digital' or 'none', got {bias!r}")
+            raise InputError(f"bias must be 'analog', 'digital' or 'none', got {bias!r}")
         self.n_in, self.n_out, self.bias_mode, self.name = int(n_in), int(n_out), bias, name
         init_seed, tile_seed = as_seed_sequence(seed).spawn(2)
         W, b = default_init(self.n_out, self.n_in, generator(init_seed))
@@ -229,7 +230,7 @@ class AnalogLinear(Module):
         for key in ("w", "ref"):
             arr = np.asarray(state[p + key], dtype=np.float64)
             if arr.shape != t.shape:
-                raise ValueError(f"{p + key}: shape {arr.shape} != {t.shape}")
+                raise InputError(f"{p + key}: shape {arr.shape} != {t.shape}")
             setattr(t, key, arr.copy())
         for key, arr in zip(("a_up", "a_down", "b_up", "b_down", "w_min", "w_max"),
                             t.devices.kernel_args()):
@@ -279,7 +280,7 @@ class Sequential(Module):
     def __init__(self, *layers: Module):
         super().__init__()
         if not layers:
-            raise ValueError("Sequential needs at least one layer")
+            raise InputError("Sequential needs at least one layer")
         self.layers = list(layers)
         for i, layer in enumerate(self.layers):
             layer.input_grad = i > 0

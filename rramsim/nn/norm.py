@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rramsim.errors import InputError
 from rramsim.nn.modules import Module, Parameter
 
 
@@ -21,7 +22,7 @@ class _BatchNorm(Module):
         super().__init__()
         self.num_features = int(num_features)
         if self.num_features < 1 or not eps > 0 or not 0 <= momentum <= 1:
-            raise ValueError("num_features must be >= 1, eps > 0 and momentum in [0, 1]")
+            raise InputError("num_features must be >= 1, eps > 0 and momentum in [0, 1]")
         self.eps, self.momentum, self.name = float(eps), float(momentum), name
         self.weight = Parameter(np.ones(self.num_features), f"{name}.weight") if affine else None
         self.bias = Parameter(np.zeros(self.num_features), f"{name}.bias") if affine else None
@@ -41,13 +42,13 @@ class _BatchNorm(Module):
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != self.ndim or x.shape[1] != self.num_features:
             lay = "(batch, features)" if self.ndim == 2 else "(batch, channels, height, width)"
-            raise ValueError(f"{self.name}: input must have shape {lay} with "
+            raise InputError(f"{self.name}: input must have shape {lay} with "
                              f"{self.num_features} features/channels, got {x.shape}")
         shp, axes = self._shape(), self._axes()
         if self.training:
             m = x.size // self.num_features
             if m < 2:
-                raise ValueError(f"{self.name}: batch statistics need more than one value per "
+                raise InputError(f"{self.name}: batch statistics need more than one value per "
                                  "channel in training mode (use eval mode for single samples)")
             mean = x.mean(axis=axes)
             xc = x - mean.reshape(shp)
@@ -93,7 +94,7 @@ class _BatchNorm(Module):
         for key in ("running_mean", "running_var"):
             arr = np.asarray(state[f"{self.name}.{key}"], dtype=np.float64)
             if arr.shape != (self.num_features,):
-                raise ValueError(f"{self.name}.{key}: shape {arr.shape} != ({self.num_features},)")
+                raise InputError(f"{self.name}.{key}: shape {arr.shape} != ({self.num_features},)")
             setattr(self, key, arr.copy())
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rramsim.errors import InputError
 from rramsim.nn.modules import Module
 
 
@@ -44,12 +45,12 @@ class SGD:
     def __init__(self, model: Module, lr: float, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0):
         if not (lr > 0):
-            raise ValueError(f"learning rate must be > 0, got {lr}")
+            raise InputError(f"learning rate must be > 0, got {lr}")
         if not 0 <= momentum < 1 or not weight_decay >= 0:
-            raise ValueError(f"momentum must be in [0, 1) and weight_decay >= 0, got {momentum}, "
+            raise InputError(f"momentum must be in [0, 1) and weight_decay >= 0, got {momentum}, "
                              f"{weight_decay}")
         if nesterov and momentum == 0:
-            raise ValueError("Nesterov momentum needs momentum > 0")
+            raise InputError("Nesterov momentum needs momentum > 0")
         self.model = model
         self.lr = float(lr)
         self.momentum, self.nesterov, self.weight_decay = float(momentum), bool(nesterov), \
@@ -101,10 +102,10 @@ class Adam:
                  weight_decay: float = 0.0):
         if not (lr > 0) or not all(0 <= b < 1 for b in betas) or not eps > 0 \
                 or not weight_decay >= 0:
-            raise ValueError(f"invalid Adam hyperparameters lr={lr}, betas={betas}, eps={eps}, "
+            raise InputError(f"invalid Adam hyperparameters lr={lr}, betas={betas}, eps={eps}, "
                              f"weight_decay={weight_decay}")
         if model.analog_layers():
-            raise ValueError("Adam cannot drive analog layers (their update is the tile's pulsed "
+            raise InputError("Adam cannot drive analog layers (their update is the tile's pulsed "
                              "SGD step); use SGD")
         self.model, self.lr = model, float(lr)
         self.b1, self.b2 = (float(b) for b in betas)

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from rramsim.errors import InputError
+
 STE_SHAPES = ("rect", "triangle")
 
 
 def _check_ste(ste: str) -> str:
     if ste not in STE_SHAPES:
-        raise ValueError(f"unknown straight-through shape {ste!r}; valid: {', '.join(STE_SHAPES)}")
+        raise InputError(f"unknown straight-through shape {ste!r}; valid: {', '.join(STE_SHAPES)}")
     return ste
 
 
@@ -105,7 +107,7 @@ class SteSign(Quantizer):
     def __init__(self, clip: float | None = 1.0, ste: str = "rect"):
         self.clip = None if clip is None else float(clip)
         if self.clip is not None and not self.clip > 0:
-            raise ValueError(f"clip must be > 0 or None, got {clip}")
+            raise InputError(f"clip must be > 0 or None, got {clip}")
         self.ste = _check_ste(ste)
 
     def _kwargs(self):
@@ -175,7 +177,7 @@ class Threshold(Quantizer):
     def __init__(self, theta: float = 0.0, clip: float = 1.0, ste: str = "rect"):
         self.theta, self.clip = float(theta), float(clip)
         if not self.clip > 0:
-            raise ValueError(f"clip must be > 0, got {clip}")
+            raise InputError(f"clip must be > 0, got {clip}")
         self.ste = _check_ste(ste)
 
     def _kwargs(self):
@@ -206,7 +208,7 @@ class NLevel(Quantizer):
 
     def __init__(self, n: int = 2, ste: str = "rect"):
         if int(n) != n or n < 1:
-            raise ValueError(f"n must be a positive integer, got {n}")
+            raise InputError(f"n must be a positive integer, got {n}")
         self.n = int(n)
         self.ste = _check_ste(ste)
 
@@ -242,9 +244,9 @@ class BitOf(Quantizer):
 
     def __init__(self, bit: int = 0, bits: int = 2):
         if int(bits) != bits or not 1 <= bits <= 16:
-            raise ValueError(f"bits must be an integer in [1, 16], got {bits}")
+            raise InputError(f"bits must be an integer in [1, 16], got {bits}")
         if int(bit) != bit or not 0 <= bit < bits:
-            raise ValueError(f"bit must be an integer in [0, {int(bits) - 1}], got {bit}")
+            raise InputError(f"bit must be an integer in [0, {int(bits) - 1}], got {bit}")
         self.bit, self.bits = int(bit), int(bits)
 
     def _kwargs(self):
@@ -305,12 +307,12 @@ def get_quantizer(spec, **kwargs) -> Quantizer:
     """
     if isinstance(spec, Quantizer):
         if kwargs:
-            raise ValueError("keyword arguments are only accepted with a quantizer name")
+            raise InputError("keyword arguments are only accepted with a quantizer name")
         return spec
     if isinstance(spec, dict):
         kwargs = {**{k: v for k, v in spec.items() if k != "name"}, **kwargs}
         spec = spec.get("name")
     if spec not in QUANTIZERS:
-        raise ValueError(f"unknown quantizer {spec!r}; valid names: "
+        raise InputError(f"unknown quantizer {spec!r}; valid names: "
                          f"{', '.join(sorted(QUANTIZERS))}")
     return QUANTIZERS[spec](**kwargs)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+from rramsim.errors import InputError
+
 
 class StepLR:
     """``lr(e) = lr0 * gamma ** ((e - 1) // step_size)``: multiply by gamma every step_size
@@ -19,7 +21,7 @@ class StepLR:
 
     def __init__(self, lr0: float, step_size: int, gamma: float = 0.1):
         if not lr0 > 0 or int(step_size) < 1 or not 0 < gamma <= 1:
-            raise ValueError(f"need lr0 > 0, step_size >= 1, 0 < gamma <= 1; got {lr0}, "
+            raise InputError(f"need lr0 > 0, step_size >= 1, 0 < gamma <= 1; got {lr0}, "
                              f"{step_size}, {gamma}")
         self.lr0, self.step_size, self.gamma = float(lr0), int(step_size), float(gamma)
 
@@ -41,7 +43,7 @@ class CosineLR:
 
     def __init__(self, lr0: float, epochs: int, lr_min: float = 0.0):
         if not lr0 > 0 or int(epochs) < 1 or not 0 <= lr_min <= lr0:
-            raise ValueError(f"need lr0 > 0, epochs >= 1, 0 <= lr_min <= lr0; got {lr0}, "
+            raise InputError(f"need lr0 > 0, epochs >= 1, 0 <= lr_min <= lr0; got {lr0}, "
                              f"{epochs}, {lr_min}")
         self.lr0, self.epochs, self.lr_min = float(lr0), int(epochs), float(lr_min)
 

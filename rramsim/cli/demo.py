@@ -53,7 +53,7 @@ def run_demo(out="out/demo", seed: int = 0, data_dir=None, train_subset: int | N
     ``sp_pairs``: up/down pulse pairs of the symmetry-point search (default: the preset's).
     """
     from rramsim import plotting
-    from rramsim.experiments import run_tasks
+    from rramsim.experiments.mnist import run_training_tasks
     from rramsim.results import write_json
 
     out = Path(out)
@@ -75,7 +75,7 @@ def run_demo(out="out/demo", seed: int = 0, data_dir=None, train_subset: int | N
                   zero_shift=zs, record_weights=preset is not None)
              for name, preset, zs in RUNS]
     t0 = time.perf_counter()
-    runs = run_tasks(tasks, jobs=jobs, progress=say)
+    runs = run_training_tasks(tasks, jobs=jobs, progress=say)
     total = time.perf_counter() - t0
     by = {r["name"]: r for r in runs}
 

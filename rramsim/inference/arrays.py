@@ -64,11 +64,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from rramsim.config import ArrayConfig
+from rramsim.errors import MappingError
+from rramsim.kernels.conv import im2row
 from rramsim.nn import (
     AnalogLinear,
     BatchNorm1d,
     BatchNorm2d,
-    BinaryConv2d,
     BinaryLinear,
     BitSplit,
     Conv2d,
@@ -86,7 +87,7 @@ from rramsim.nn import (
     Sigmoid,
     Tanh,
 )
-from rramsim.nn.conv import check_images, conv_output_size, im2row
+from rramsim.nn.conv import check_images, conv_output_size
 from rramsim.nn.quantizers import BitOf, NLevel, SteSign, Threshold
 from rramsim.rng import generator, spawn
 
@@ -94,10 +95,6 @@ BACKENDS = ("arrays", "digital")
 WEIGHT_LAYERS = (Linear, AnalogLinear, BinaryLinear, Conv2d)  # BinaryConv2d is a Conv2d
 PASSTHROUGH = (Sigmoid, ReLU, Tanh, Hardtanh, BatchNorm1d, BatchNorm2d, MaxPool2d, Flatten,
                Dropout, Quantize, LearnableThreshold)
-
-
-class MappingError(ValueError):
-    """A network cannot be mapped, or a mapped layer got inputs its mapping cannot apply."""
 
 
 # input codes ----------------------------------------------------------------------------------
@@ -589,91 +586,4 @@ def map_network(model: Module, config: ArrayConfig | None = None, calibration=No
 
 # study runner ---------------------------------------------------------------------------------
 
-def run_mapping_task(task: dict) -> dict:
-    """One sweep point set for worker processes: load the saved network ``task["model"]``,
-    map it with ``ArrayConfig(**task["array"], adc_bits=b)`` for each b in ``task["adc_bits"]``
-    (calibrated on ``task["calibration_images"]`` training images), evaluate on the first
-    ``task["test_images"]`` test images of ``task["dataset"]``.
 
-    Returns the task plus ``digital_accuracy`` (the digital twin) and ``points``, one
-    ``{adc_bits, accuracy, cost}`` per ADC resolution (cost: per-inference totals).
-    """
-    from rramsim.data import train_test
-    from rramsim.models import load_model
-
-    model = load_model(task["model"])
-    model.eval()
-    dataset = task.get("dataset", "mnist")
-    x_cal, _, x_test, y_test = train_test(train_subset=task.get("calibration_images", 500),
-                                          seed=task.get("seed", 0), dataset=dataset,
-                                          data_dir=task.get("data_dir"))
-    shape = (-1, 1, 28, 28)
-    x_cal, x_test = x_cal.reshape(shape), x_test[:task.get("test_images", 10000)].reshape(shape)
-    y_test = y_test[:len(x_test)]
-    out = dict(task)
-    out["digital_accuracy"] = map_network(model, backend="digital").evaluate(x_test, y_test)
-    out["points"] = []
-    for bits in task["adc_bits"]:
-        cfg = ArrayConfig(**dict(task["array"], adc_bits=bits))
-        net = map_network(model, cfg, calibration=x_cal, seed=task.get("seed", 0))
-        acc = net.evaluate(x_test, y_test, batch_size=250)
-        cost = {k: v for k, v in net.cost().items() if k != "layers"}
-        out["points"].append({"adc_bits": bits, "accuracy": acc, "cost": cost})
-    return out
-
-
-def exactness_check(model: Module, x, kbit_input: str = "bit_serial", array_rows: int = 128,
-                    batch_size: int = 500) -> dict:
-    """The mapping invariant on data: ideal devices and a 16-bit ADC over the full range against
-    the digital twin and the network's own forward pass (the model is put in eval mode).
-    ``array_rows`` (default 128) splits the taller layers over several arrays, so that the
-    digital addition of their partial sums is part of the check.
-
-    16 bits are wide enough (every integer partial sum is a level) while ``2 array_rows n <
-    2^16``: 1-bit inputs up to 32,767 rows, 4-bit inputs through a multi-bit DAC (n = 15) up to
-    2,184 rows. A network with real-valued layers on arrays (full precision) is checked with
-    ideal converters instead: its partial sums are added in another order than the twin's
-    product, so it agrees to rounding (``max_abs_diff_arrays_vs_digital``), not bit for bit.
-
-    The network itself is compared twice: as it is, and as a copy whose convolutions compute
-    in float64 (``*_float64``). A network with float32 convolutions (``conv_dtype``) rounds its
-    first layer differently from the twin's float64 arithmetic; where a pre-activation sits on
-    a quantizer step, that flips an activation. The float64 copy computes what the twin does.
-
-    Returns ``{converters, identical_outputs_arrays_vs_digital, max_abs_diff_arrays_vs_digital,
-    identical_predictions_vs_network, max_abs_diff_vs_network,
-    identical_predictions_vs_network_float64, max_abs_diff_vs_network_float64, n}``.
-    """
-    model.eval()
-    cfg = ArrayConfig(adc_bits=16, adc_range="full", array_rows=array_rows,
-                      kbit_input=kbit_input)
-    arrays, digital = map_network(model, cfg), map_network(model, backend="digital")
-    integer = all(la.integer for la in arrays.layers if la.on_arrays)
-    if not integer:  # real-valued partial sums: exact only with ideal converters, to rounding
-        arrays = map_network(model, ArrayConfig(adc_bits=0, dac_bits=0, array_rows=array_rows,
-                                                kbit_input=kbit_input))
-    model64 = copy.deepcopy(model)
-    found: list = []
-    _walk([model64], REAL, "", found)
-    for _, _, layer, _, _ in found:
-        if isinstance(layer, Conv2d):  # BinaryConv2d too
-            layer.dtype = np.dtype(np.float64)
-    same, same_pred, diff = True, {"": 0, "_float64": 0}, {"": 0.0, "_float64": 0.0}
-    diff_digital = 0.0
-    for i in range(0, len(x), batch_size):
-        xb = x[i:i + batch_size]
-        a, d = arrays.forward(xb), digital.forward(xb)
-        same &= bool(np.array_equal(a, d))
-        diff_digital = max(diff_digital, float(np.abs(a - d).max()))
-        for key, net in (("", model), ("_float64", model64)):
-            f = net.forward(xb)
-            same_pred[key] += int(np.sum(a.argmax(1) == f.argmax(1)))
-            diff[key] = max(diff[key], float(np.abs(a - f).max()))
-    out = {"converters": "16-bit ADC, full range" if integer else "ideal ADC and DAC",
-           "identical_outputs_arrays_vs_digital": same,
-           "max_abs_diff_arrays_vs_digital": diff_digital}
-    for key in ("", "_float64"):
-        out[f"identical_predictions_vs_network{key}"] = same_pred[key] == len(x)
-        out[f"max_abs_diff_vs_network{key}"] = diff[key]
-    out["n"] = len(x)
-    return out

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from rramsim.analog.converters import analog_mvm
+from rramsim.analog.devices import DeviceArray, sample_devices
 from rramsim.config import TileConfig
-from rramsim.devices import DeviceArray, sample_devices
-from rramsim.peripherals import analog_mvm
+from rramsim.errors import InputError
 from rramsim.rng import as_seed_sequence, generator, stream_states
 
 
@@ -27,11 +28,11 @@ def _as_batch(a, n: int, name: str) -> np.ndarray:
     if a.ndim == 1:
         a = a[None, :]
     if a.ndim != 2 or a.shape[1] != n:
-        raise ValueError(f"{name} must have shape (B, {n}) or ({n},), got {given}")
+        raise InputError(f"{name} must have shape (B, {n}) or ({n},), got {given}")
     # A NaN or inf entry makes the sum NaN or inf; only then is the elementwise check needed
     # (a finite sum can overflow). One reduction instead of a temporary array per call.
     if not np.isfinite(a.sum()) and not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or infinite values")
+        raise InputError(f"{name} contains NaN or infinite values")
     return np.ascontiguousarray(a)
 
 
@@ -58,7 +59,7 @@ class AnalogTile:
 
     def __init__(self, n_out: int, n_in: int, config: TileConfig | None = None, seed=None):
         if int(n_out) <= 0 or int(n_in) <= 0:
-            raise ValueError(f"tile size must be positive, got n_out={n_out}, n_in={n_in}")
+            raise InputError(f"tile size must be positive, got n_out={n_out}, n_in={n_in}")
         self.config = config if config is not None else TileConfig()
         self.shape = (int(n_out), int(n_in))
         self.weight_scale = float(self.config.mapping.weight_scale)
@@ -92,9 +93,9 @@ class AnalogTile:
         """
         W = np.asarray(weights, dtype=np.float64)
         if W.shape != self.shape:
-            raise ValueError(f"weights must have shape {self.shape}, got {W.shape}")
+            raise InputError(f"weights must have shape {self.shape}, got {W.shape}")
         if not np.all(np.isfinite(W)):
-            raise ValueError("weights contain NaN or infinite values")
+            raise InputError("weights contain NaN or infinite values")
         target = W / self.weight_scale + self.ref
         self.w = np.clip(target, self.devices.w_min, self.devices.w_max)
         self._w_eff = self.w - self.ref
@@ -128,10 +129,10 @@ class AnalogTile:
         X = _as_batch(x, self.shape[1], "x")
         D = _as_batch(d, self.shape[0], "d")
         if X.shape[0] != D.shape[0]:
-            raise ValueError(f"x and d must have the same batch size, got {X.shape[0]} and "
+            raise InputError(f"x and d must have the same batch size, got {X.shape[0]} and "
                              f"{D.shape[0]}")
         if not np.isfinite(lr) or lr < 0:
-            raise ValueError(f"learning rate must be finite and >= 0, got {lr}")
+            raise InputError(f"learning rate must be finite and >= 0, got {lr}")
         up = self.config.update
         dw_min = self.config.device.dw_min
         lr = lr / self.weight_scale
@@ -163,15 +164,15 @@ class AnalogTile:
         if method == "closed_form":
             sp = self.devices.symmetry_point()
         elif method == "pulses":
-            from rramsim.kernels.device import _symmetry_search
+            from rramsim.kernels.device import symmetry_search
 
             n_avg = max(1, int(round(ref.sp_average * ref.sp_pairs)))
-            sp = _symmetry_search(self.w, *self.devices.kernel_args(), self.devices.ctoc,
-                                  ref.sp_ramp, ref.sp_pairs, n_avg,
-                                  stream_states(self._sp_seed, self.shape[0]))
+            sp = symmetry_search(self.w, self.devices.kernel_args(), self.devices.ctoc,
+                                 ref.sp_ramp, ref.sp_pairs, n_avg,
+                                 stream_states(self._sp_seed, self.shape[0]))
             self._w_eff = self.w - self.ref
         else:
-            raise ValueError(f"unknown symmetry-point method {method!r}; use 'pulses' or "
+            raise InputError(f"unknown symmetry-point method {method!r}; use 'pulses' or "
                              f"'closed_form'")
         self.symmetry_points = sp
         return sp

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
-from rramsim.config import ConfigError, TileConfig, available_presets, find_preset, load_preset
+from rramsim import __version__
+from rramsim.config import (
+    ConfigError,
+    TileConfig,
+    available_presets,
+    find_preset,
+    load_preset,
+)
+from rramsim.errors import InputError, RramsimError
 
 PHYSICS_EPILOG_SECTIONS = ("device", "update", "forward", "backward", "reference", "mapping")
 
@@ -82,7 +90,7 @@ def cmd_presets(args) -> int:
 
 def cmd_pulse_response(args) -> int:
     from rramsim import plotting
-    from rramsim.devices import pulse_response, sample_devices
+    from rramsim.analog.devices import pulse_response, sample_devices
     from rramsim.results import write_json
 
     cfg = _config(args)
@@ -119,8 +127,8 @@ def cmd_pulse_response(args) -> int:
 
 def cmd_symmetry_point(args) -> int:
     from rramsim import plotting
+    from rramsim.analog.tile import AnalogTile
     from rramsim.results import write_json
-    from rramsim.tile import AnalogTile
 
     overrides = list(args.overrides) + [f"reference.sp_pairs={args.pairs}",
                                         f"reference.sp_ramp={args.ramp}"]
@@ -157,8 +165,8 @@ def cmd_symmetry_point(args) -> int:
 
 def cmd_train(args) -> int:
     from rramsim import plotting
-    from rramsim.experiments import train_mnist_mlp
-    from rramsim.models import save_model
+    from rramsim.experiments.mnist import train_mnist_mlp
+    from rramsim.networks import save_model
     from rramsim.results import write_json
 
     if args.floating_point:
@@ -211,7 +219,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from rramsim.demo import run_demo
+    from rramsim.cli.demo import run_demo
 
     return run_demo(out=args.out, seed=args.seed, data_dir=args.data_dir,
                     train_subset=args.train_subset, epochs=args.epochs, jobs=args.jobs,
@@ -222,8 +230,8 @@ def cmd_train_binary(args) -> int:
     """Train one of the binary networks of issue 4 (or its full-precision twin)."""
     import json
 
-    from rramsim.binary_nets import FLOOR_RUNS, train_network
-    from rramsim.models import save_model
+    from rramsim.experiments.binary import train_network
+    from rramsim.networks import FLOOR_RUNS, check_spec, save_model
     from rramsim.results import write_json
 
     run = dict(FLOOR_RUNS[args.net])
@@ -232,16 +240,25 @@ def cmd_train_binary(args) -> int:
             run[key] = getattr(args, key)
     spec = dict(run.pop("spec"))
     if args.spec is not None:
-        spec.update(json.loads(args.spec))
+        try:
+            extra = json.loads(args.spec)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"--spec is not valid JSON ({exc}); give a JSON object, e.g. "
+                             f"'{{\"family\": \"bireal\"}}'") from None
+        if not isinstance(extra, dict):
+            raise InputError(f"--spec must be a JSON object of builder arguments, e.g. "
+                             f"'{{\"family\": \"bireal\"}}', got {type(extra).__name__}")
+        spec.update(extra)
     if args.bitsplit is not None:
         spec = {"kind": "bitsplit", "bits": args.bitsplit,
                 "path": {k: v for k, v in spec.items() if k != "act"}}
         if args.width_scale is not None:
             spec["width_scale"] = args.width_scale
     elif args.width_scale is not None:
-        from rramsim.binary_nets import scale_widths
+        from rramsim.networks import scale_widths
 
         spec = scale_widths(spec, args.width_scale)
+    check_spec(spec)
     print(f"training {args.net}: {json.dumps(spec)} on {run['dataset']}, {run['epochs']} epochs, "
           f"batch {run['batch_size']}, Adam lr {run['lr']} (cosine), seed {args.seed}")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -270,8 +287,8 @@ def cmd_map(args) -> int:
     """Map a saved network onto inference arrays (or its digital twin) and evaluate it."""
     from rramsim.config import ArrayConfig
     from rramsim.data import train_test
-    from rramsim.mapping import map_network
-    from rramsim.models import load_model
+    from rramsim.inference import map_network
+    from rramsim.networks import load_model
     from rramsim.results import write_json
 
     cfg = ArrayConfig.from_overrides(args.overrides)
@@ -320,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pulse-level simulator of analog training on resistive (RRAM) crossbar "
                     "arrays. Weights are normalised conductance differences w - r; every update "
                     "is a train of device pulses through a soft-bound device model.")
-    parser.add_argument("--version", action="version", version="rramsim 0.1.0")
+    parser.add_argument("--version", action="version", version=f"rramsim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     epilog = physics_help()
 
@@ -473,11 +490,9 @@ def main(argv=None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    from rramsim.data import DataError
-
     try:
         return int(args.func(args) or 0)
-    except (ConfigError, DataError, ValueError, FileNotFoundError) as exc:
+    except RramsimError as exc:  # bad input: one line; anything else is a bug and keeps its traceback
         print(f"rramsim {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except FloatingPointError as exc:  # a run that diverged: say so, no traceback

@@ -23,103 +23,12 @@ overridden with ``--set section.key=value``. Unknown keys and out-of-range value
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
-import os
-import tomllib
-from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
+from dataclasses import dataclass, field, fields
 from typing import Any, Mapping, Sequence
 
-
-class ConfigError(ValueError):
-    """A configuration value, key, or preset is invalid; the message names it and what is valid."""
-
-
-def _f(default, doc: str, unit: str = "", lo=None, hi=None, lo_open=False, hi_open=False,
-       choices: Sequence[str] | None = None):
-    """A documented dataclass field with its valid range (checked in ``__post_init__``)."""
-    return field(default=default, metadata=dict(doc=doc, unit=unit, lo=lo, hi=hi, default=default,
-                                                lo_open=lo_open, hi_open=hi_open, choices=choices))
-
-
-def _range_text(meta: Mapping[str, Any]) -> str:
-    if isinstance(meta.get("default"), bool):
-        return "true or false"
-    if meta.get("choices"):
-        return "one of " + ", ".join(repr(c) for c in meta["choices"])
-    lo, hi = meta.get("lo"), meta.get("hi")
-    left = "(" if meta.get("lo_open") or lo is None else "["
-    right = ")" if meta.get("hi_open") or hi is None else "]"
-    return f"in {left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
-
-
-class _Section:
-    """Mixin: type coercion and range validation from field metadata."""
-
-    SECTION = ""
-
-    def __post_init__(self):
-        for f in fields(self):
-            value = getattr(self, f.name)
-            key = f"{self.SECTION}.{f.name}"
-            value = _coerce(key, value, f.type)
-            object.__setattr__(self, f.name, value)
-            meta = f.metadata
-            if meta.get("choices") is not None:
-                if value not in meta["choices"]:
-                    raise ConfigError(f"{key} = {value!r} is invalid: must be {_range_text(meta)}")
-                continue
-            if isinstance(value, bool) or isinstance(value, str):
-                continue
-            if isinstance(value, float) and not math.isfinite(value):
-                what = "is NaN" if math.isnan(value) else f"= {value} is not finite"
-                raise ConfigError(f"{key} {what}: must be {_range_text(meta)}")
-            lo, hi = meta.get("lo"), meta.get("hi")
-            bad = (lo is not None and (value < lo or (meta.get("lo_open") and value == lo))) or (
-                hi is not None and (value > hi or (meta.get("hi_open") and value == hi)))
-            if bad:
-                raise ConfigError(f"{key} = {value!r} is out of range: must be {_range_text(meta)}"
-                                  f" ({meta['doc'].split('.')[0]})")
-        self._check()
-
-    def _check(self):
-        """Cross-field checks (overridden where needed)."""
-
-    @classmethod
-    def field_docs(cls) -> list[tuple[str, Any, str, str, str]]:
-        """``(name, default, unit, valid range, doc)`` for every field, for help texts."""
-        return [(f.name, f.default, f.metadata.get("unit", ""), _range_text(f.metadata),
-                 f.metadata.get("doc", "")) for f in fields(cls)]
-
-
-def _coerce(key: str, value, typ):
-    """Coerce a TOML / command-line value to the field's declared type, or raise ConfigError."""
-    typ = typ if isinstance(typ, str) else getattr(typ, "__name__", str(typ))
-    try:
-        if typ == "bool":
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
-                return value.lower() in ("true", "1", "yes")
-            raise TypeError
-        if typ == "int":
-            if isinstance(value, bool):
-                raise TypeError
-            if isinstance(value, float) and not value.is_integer():
-                raise TypeError
-            return int(value)
-        if typ == "float":
-            if isinstance(value, bool):
-                raise TypeError
-            return float(value)
-        if typ == "str":
-            if not isinstance(value, str):
-                raise TypeError
-            return value
-    except (TypeError, ValueError):
-        raise ConfigError(f"{key} = {value!r} is not a valid {typ}") from None
-    return value
+from rramsim.config.fields import _f, _make_section, _Section, parse_overrides
+from rramsim.errors import ConfigError
+from rramsim.validation import suggest
 
 
 @dataclass(frozen=True)
@@ -299,76 +208,6 @@ class MappingConfig(_Section):
                              "network units per device unit", lo=0.0, lo_open=True)
 
 
-@dataclass(frozen=True)
-class ArrayConfig(_Section):
-    """Inference arrays for a trained network (:func:`rramsim.mapping.map_network`).
-
-    Each weight layer becomes a matrix (convolutions unrolled: rows ``C_in KH KW``) split over
-    arrays of ``array_rows`` inputs x ``array_cols`` outputs. Weights are scaled per output to
-    ``[-1, 1]`` (the scale is applied digitally) and stored as conductances in units of the
-    device range ``g_max - g_min``: a differential pair ``g+ - g-`` or a device minus a
-    reference at mid range, ``2 (g - 1/2)``; ``levels`` conductance levels per device (0:
-    continuous), Gaussian programming error ``prog_noise`` once per device, Gaussian read noise
-    ``read_noise`` per device per read. Each array's column outputs (partial sums) go through its
-    own ADC (``adc_bits`` over a range from calibration or the full theoretical range); partial
-    sums are added digitally. Inputs: +-1 and {0, 1} activations use a 1-bit DAC (bipolar /
-    unipolar read voltage, one cycle); k-bit activations are applied bit-serially (k cycles,
-    shift-and-add) or by a k-bit DAC; real-valued inputs by a ``dac_bits`` DAC over the
-    calibrated input range.
-    """
-
-    SECTION = "array"
-
-    array_rows: int = _f(256, "Crossbar rows (inputs) per array; longer inputs are split and "
-                         "their partial sums added digitally.", "rows", lo=1)
-    array_cols: int = _f(256, "Crossbar columns (outputs) per array.", "columns", lo=1)
-    weight_encoding: str = _f("differential", "Weight as a differential pair g+ - g-, or as a "
-                              "device minus a mid-range reference.", choices=("differential",
-                                                                              "reference"))
-    levels: int = _f(0, "Conductance levels per device (0: continuous; otherwise >= 2).",
-                     "levels", lo=0, hi=65536)
-    prog_noise: float = _f(0.0, "Std of the programming error of each device.",
-                           "fraction of g_max - g_min", lo=0.0, hi=1.0)
-    read_noise: float = _f(0.0, "Std of the read noise of each device, drawn per read.",
-                           "fraction of g_max - g_min", lo=0.0, hi=1.0)
-    adc_bits: int = _f(8, "ADC resolution per array column (0: ideal, no quantisation).",
-                       "bits", lo=0, hi=24)
-    adc_range: str = _f("calibrated", "ADC range: from calibration batches, or the full "
-                        "range the array's partial sums can take.",
-                        choices=("calibrated", "full"))
-    adc_percentile: float = _f(100.0, "Calibrated ADC range: this percentile of the partial "
-                               "sums (and 100 minus it) on the calibration batches.",
-                               "percent", lo=50.0, hi=100.0, lo_open=True)
-    dac_bits: int = _f(8, "DAC resolution for real-valued inputs (0: ideal).", "bits", lo=0,
-                       hi=24)
-    kbit_input: str = _f("bit_serial", "How k-bit activations are applied: k cycles of 1-bit "
-                         "planes (shift-and-add), or one cycle with a k-bit DAC.",
-                         choices=("bit_serial", "multibit"))
-    map_layers: str = _f("hidden", "Which weight layers go on arrays: all, or all but the "
-                         "first and last of each network path (kept digital, as usual for "
-                         "binary networks).", choices=("all", "hidden"))
-
-    def _check(self):
-        if self.levels == 1:
-            raise ConfigError("array.levels = 1 is invalid: must be 0 (continuous) or >= 2")
-        if self.weight_encoding == "reference" and self.levels and self.levels % 2 == 0:
-            raise ConfigError(f"array.levels = {self.levels} with weight_encoding = 'reference' "
-                              f"is invalid: the mid-range reference (weight 0) is a level only "
-                              f"for an odd number of levels")
-
-    @classmethod
-    def from_overrides(cls, overrides: Mapping[str, Any] | Sequence[str] = ()) -> "ArrayConfig":
-        """Defaults with ``{"array.adc_bits": 4}`` or ``["array.adc_bits=4", ...]`` applied."""
-        items = parse_overrides(overrides) if not isinstance(overrides, Mapping) else overrides
-        values = {}
-        for dotted, value in items.items():
-            section, _, key = dotted.partition(".")
-            if section != cls.SECTION or not key:
-                raise ConfigError(f"override {dotted!r}: expected array.KEY")
-            values[key] = value
-        return _make_section(cls, cls.SECTION, values, "overrides")
-
-
 # The forward and backward sections share IOConfig; their section names differ.
 @dataclass(frozen=True)
 class _Forward(IOConfig):
@@ -407,7 +246,7 @@ class TileConfig:
         sections = {}
         for name, values in data.items():
             if name not in cls.SECTIONS:
-                raise ConfigError(f"{source}: unknown section [{name}]{_suggest(name, cls.SECTIONS)}"
+                raise ConfigError(f"{source}: unknown section [{name}]{suggest(name, cls.SECTIONS)}"
                                   f"; valid sections: {', '.join(cls.SECTIONS)}")
             if not isinstance(values, Mapping):
                 raise ConfigError(f"{source}: [{name}] must be a table of key = value")
@@ -430,105 +269,13 @@ class TileConfig:
             valid = {f.name for f in fields(self.SECTIONS[section])}
             if key not in valid:
                 raise ConfigError(f"override {dotted!r}: unknown key {key!r} in [{section}]"
-                                  f"{_suggest(key, valid)}; valid keys: {', '.join(sorted(valid))}")
+                                  f"{suggest(key, valid)}; valid keys: {', '.join(sorted(valid))}")
             data[section][key] = value
         return TileConfig.from_dict(data, source="overrides")
-
-
-def _suggest(name: str, valid) -> str:
-    close = difflib.get_close_matches(name, list(valid), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _make_section(cls, name: str, values: Mapping[str, Any], source: str):
-    valid = {f.name for f in fields(cls)}
-    for key in values:
-        if key not in valid:
-            raise ConfigError(f"{source}: unknown key {key!r} in [{name}]{_suggest(key, valid)}; "
-                              f"valid keys: {', '.join(sorted(valid))}")
-    return cls(**values)
-
-
-def parse_overrides(items: Sequence[str]) -> dict[str, str]:
-    """Parse ``["section.key=value", ...]`` into ``{"section.key": "value"}``."""
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise ConfigError(f"override {item!r}: expected SECTION.KEY=VALUE, "
-                              f"e.g. device.up_down=0.3")
-        key, _, value = item.partition("=")
-        out[key.strip()] = _parse_scalar(value.strip())
-    return out
-
-
-def _parse_scalar(text: str):
-    """A command-line value as TOML would read it (number, bool, or bare string)."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
 
 
 # --------------------------------------------------------------------------------------------
 # Presets
 # --------------------------------------------------------------------------------------------
 
-def preset_dirs() -> list[Path]:
-    """Folders searched for ``NAME.toml``: the installed presets, then the checkout's ``devices/``."""
-    here = Path(__file__).resolve().parent
-    return [here / "devices", here.parent / "devices"]
 
-
-def available_presets() -> list[str]:
-    """Names of all presets found in :func:`preset_dirs`."""
-    names = set()
-    for d in preset_dirs():
-        if d.is_dir():
-            names.update(p.stem for p in d.glob("*.toml"))
-    return sorted(names)
-
-
-def find_preset(name_or_path: str | os.PathLike) -> Path:
-    """Resolve a preset name (``devices/NAME.toml``) or a path to a TOML file."""
-    p = Path(name_or_path)
-    if p.suffix == ".toml" or os.sep in str(name_or_path):
-        if p.is_file():
-            return p
-        raise ConfigError(f"preset file {str(p)!r} does not exist")
-    for d in preset_dirs():
-        cand = d / f"{name_or_path}.toml"
-        if cand.is_file():
-            return cand
-    names = available_presets()
-    raise ConfigError(f"unknown preset {str(name_or_path)!r}{_suggest(str(name_or_path), names)}; "
-                      f"available: {', '.join(names) or '(none found)'}; or give a path to a "
-                      f".toml file")
-
-
-def load_preset(name_or_path: str | os.PathLike | None = None,
-                overrides: Mapping[str, Any] | Sequence[str] = ()) -> TileConfig:
-    """Load a preset (or the defaults when ``None``) and apply dotted overrides.
-
-    Parameters
-    ----------
-    name_or_path : str or path or None
-        A preset name from ``devices/`` (e.g. ``"softbounds_symmetric"``) or a TOML path.
-    overrides : mapping or sequence of str
-        ``{"device.up_down": 0.3}`` or ``["device.up_down=0.3"]``.
-    """
-    if name_or_path is None:
-        cfg = TileConfig()
-    else:
-        path = find_preset(name_or_path)
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"preset {str(path)!r} is not valid TOML: {exc}") from None
-        data.pop("meta", None)  # free-form provenance (source, citation); not configuration
-        cfg = TileConfig.from_dict(data, source=f"preset {path.name}")
-    return cfg.with_overrides(overrides) if overrides else cfg
-
-
-def replace_section(cfg: TileConfig, section: str, **changes) -> TileConfig:
-    """Copy of ``cfg`` with fields of one section replaced (validated)."""
-    return replace(cfg, **{section: replace(getattr(cfg, section), **changes)})

@@ -35,27 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rramsim.errors import DataError, InputError
 from rramsim.rng import spawn
-
-__all__ = [
-    "DataError",
-    "DATASETS",
-    "SPLITS",
-    "load_idx",
-    "mnist_dir",
-    "load_mnist",
-    "flatten_images",
-    "train_test",
-    "clear_cache",
-]
-
-
-class DataError(ValueError):
-    """A data file is missing, corrupt or not what it should be.
-
-    The message names the file, says what is wrong and what to do about it.
-    """
-
 
 DATASETS = ("mnist", "fashion-mnist")
 """Names accepted by the ``dataset`` arguments."""
@@ -111,17 +92,17 @@ _GENERIC_FIX = "Replace it with a good copy of the IDX file."
 
 
 def _packaged_mnist_dir() -> Path:
-    return Path(__file__).resolve().parent / "datasets" / "mnist"
+    return Path(__file__).resolve().parent.parent / "datasets" / "mnist"
 
 
 def _check_dataset(dataset: str) -> None:
     if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}; valid names: {', '.join(DATASETS)}")
+        raise InputError(f"unknown dataset {dataset!r}; valid names: {', '.join(DATASETS)}")
 
 
 def _check_split(split: str) -> None:
     if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; valid names: {', '.join(SPLITS)}")
+        raise InputError(f"unknown split {split!r}; valid names: {', '.join(SPLITS)}")
 
 
 def _fix_hint(dataset: str) -> str:
@@ -478,12 +459,12 @@ def flatten_images(images: np.ndarray, dtype=np.float64) -> np.ndarray:
     """
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 3:
-        raise ValueError(
+        raise InputError(
             f"images must be uint8 of shape (N, H, W), got {images.dtype} of shape {images.shape}"
         )
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
-        raise ValueError(f"dtype must be a floating dtype, got {dtype}")
+        raise InputError(f"dtype must be a floating dtype, got {dtype}")
     out = images.reshape(len(images), -1).astype(dtype)
     np.divide(out, 255, out=out)
     return out
@@ -493,9 +474,9 @@ def _subset_indices(n_available: int, size, name: str, seed_seq) -> np.ndarray |
     if size is None:
         return None
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer or None, got {size!r}")
+        raise InputError(f"{name} must be an integer or None, got {size!r}")
     if not 1 <= size <= n_available:
-        raise ValueError(f"{name} must be in 1..{n_available} (or None for all), got {size}")
+        raise InputError(f"{name} must be in 1..{n_available} (or None for all), got {size}")
     rng = np.random.default_rng(seed_seq)
     return np.sort(rng.choice(n_available, size=int(size), replace=False))
 

@@ -1,7 +1,7 @@
 """Peripherals of an analog pass: DAC, output noise, ADC, noise and bound management.
 
 The conversion functions here are plain numpy (for users and tests); the tile's hot path runs
-the same arithmetic inside :func:`rramsim.kernels.mvm._analog_mvm`.
+the same arithmetic inside the compiled kernel of :func:`rramsim.kernels.mvm.analog_mvm`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def analog_mvm(M: np.ndarray, X: np.ndarray, io: IOConfig, state: np.ndarray):
     """
     if io.is_perfect:
         return X @ M.T, 0
-    from rramsim.kernels.mvm import _analog_mvm
+    from rramsim.kernels.mvm import (
+        analog_mvm as kernel,  # lazy: numba loads on first use
+    )
 
-    return _analog_mvm(M, X, io.inp_bits, io.inp_bound, io.out_bits, io.out_bound, io.out_noise,
-                       io.noise_management, io.bound_management, io.bm_max_iter, state)
+    return kernel(M, X, io, state)

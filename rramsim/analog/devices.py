@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rramsim.config import DeviceConfig
+from rramsim.errors import InputError
 from rramsim.rng import generator, stream_states
 
 
@@ -122,16 +123,16 @@ def pulse_response(devices: DeviceArray, directions, w0=0.0, seed=None) -> np.nd
     -------
     ndarray, shape (m + 1, n): the start weight, then the weight after each pulse.
     """
-    from rramsim.kernels.device import _pulse_sequence
+    from rramsim.kernels.device import pulse_sequence
 
     flat = devices.subset(slice(None)) if devices.a_up.ndim != 1 else devices
     n = flat.a_up.shape[0]
     d = np.asarray(directions)
     if d.ndim != 1 or not np.all(np.isin(d, (-1, 1))):
-        raise ValueError("directions must be a 1-d sequence of +1 (up) and -1 (down) pulses")
+        raise InputError("directions must be a 1-d sequence of +1 (up) and -1 (down) pulses")
     w0 = np.broadcast_to(np.asarray(w0, dtype=np.float64), (n,)).copy()
     if not np.all(np.isfinite(w0)):
-        raise ValueError("start weight w0 must be finite")
+        raise InputError("start weight w0 must be finite")
     w0 = np.clip(w0, flat.w_min, flat.w_max)
-    return _pulse_sequence(w0, d.astype(np.int8), *flat.kernel_args(), flat.ctoc,
-                           stream_states(seed, n))
+    return pulse_sequence(w0, d.astype(np.int8), flat.kernel_args(), flat.ctoc,
+                          stream_states(seed, n))

@@ -1,8 +1,9 @@
-"""Binary neural networks: builders, BinaryDuo decoupling, the gradient-mismatch estimator and a
-training runner shared by the studies and the command line.
+"""Binary neural networks: builders (BNN, XNOR / Bi-Real families, BitSplit-Net), the named
+networks of the accuracy floors, and BinaryDuo decoupling.
 
 Every builder returns a :class:`~rramsim.nn.Sequential` with a JSON-able ``spec`` dict from
-which :func:`build_from_spec` (and so :func:`rramsim.models.load_model`) rebuilds it.
+which :func:`~rramsim.networks.build_from_spec` (and so :func:`rramsim.networks.load_model`)
+rebuilds it.
 
 Networks (first and last layers full precision, the rest binary, as in the BNN papers):
 
@@ -32,10 +33,11 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 
 import numpy as np
 
+from rramsim.errors import InputError
+from rramsim.networks.registry import build_from_spec, register
 from rramsim.nn import (
     BatchNorm1d,
     BatchNorm2d,
@@ -61,8 +63,7 @@ FAMILIES = ("xnor", "bireal")
 
 def _check_family(family):
     if family not in FAMILIES:
-        raise ValueError(f"unknown family {family!r}; valid: {', '.join(FAMILIES)}")
-
+        raise InputError(f"unknown family {family!r}; valid: {', '.join(FAMILIES)}")
 
 
 def _conv_channels(family: str, channels) -> tuple[int, int]:
@@ -71,7 +72,7 @@ def _conv_channels(family: str, channels) -> tuple[int, int]:
     _check_family(family)
     c1, c2 = (int(c) for c in channels)
     if family == "bireal" and c2 % c1:
-        raise ValueError(f"bireal needs c2 to be a multiple of c1, got {channels}")
+        raise InputError(f"bireal needs c2 to be a multiple of c1, got {channels}")
     return c1, c2
 
 def make_activation(act, channels: int, name: str) -> Module:
@@ -106,6 +107,7 @@ def _finish(layers, spec) -> Sequential:
     return model
 
 
+@register("binary_mlp")
 def build_binary_mlp(sizes=(784, 512, 512, 10), family: str = "xnor", act="ste_sign",
                      weight_quantizer="scaled_sign", seed=None) -> Sequential:
     """Binary MLP: full-precision first and last layers, binary hidden layers.
@@ -123,7 +125,7 @@ def build_binary_mlp(sizes=(784, 512, 512, 10), family: str = "xnor", act="ste_s
     _check_family(family)
     sizes = [int(s) for s in sizes]
     if len(sizes) < 3 or min(sizes) < 1:
-        raise ValueError(f"sizes needs an input, at least one hidden width and the classes, got "
+        raise InputError(f"sizes needs an input, at least one hidden width and the classes, got "
                          f"{sizes}")
     nm = _Seeds(seed)
     clip = _latent_clip(weight_quantizer)
@@ -150,6 +152,7 @@ def build_binary_mlp(sizes=(784, 512, 512, 10), family: str = "xnor", act="ste_s
                             "weight_quantizer": get_quantizer(weight_quantizer).config()})
 
 
+@register("binary_lenet")
 def build_binary_lenet(channels=(32, 64), hidden: int = 512, family: str = "xnor",
                        act="ste_sign", weight_quantizer="scaled_sign", in_channels: int = 1,
                        n_classes: int = 10, conv_dtype: str = "float64",
@@ -193,6 +196,7 @@ def build_binary_lenet(channels=(32, 64), hidden: int = 512, family: str = "xnor
                             "weight_quantizer": get_quantizer(weight_quantizer).config()})
 
 
+@register("binary_vgg")
 def build_binary_vgg(channels=(32, 64), hidden: int = 256, family: str = "xnor", act="ste_sign",
                      weight_quantizer="scaled_sign", in_channels: int = 1, n_classes: int = 10,
                      dropout: float = 0.0, conv_dtype: str = "float64",
@@ -253,6 +257,7 @@ def build_binary_vgg(channels=(32, 64), hidden: int = 256, family: str = "xnor",
                             "weight_quantizer": get_quantizer(weight_quantizer).config()})
 
 
+@register("lenet5")
 def build_lenet5(conv_dtype: str = "float64", seed=None) -> Sequential:
     """The classic full-precision LeNet-5 (ReLU, max-pool) for 28 x 28 inputs:
     ``Conv5x5(6, pad 2) -> ReLU -> pool -> Conv5x5(16) -> ReLU -> pool -> 400 -> 120 -> 84 ->
@@ -271,7 +276,7 @@ def kbit_act(bits: int) -> dict:
     """The conventional k-bit activation spec: ``nlevel`` with ``n = 2^k - 1`` levels above 0
     (uniform quantizer on [0, 1], straight-through gradient on [0, 1])."""
     if int(bits) != bits or bits < 1:
-        raise ValueError(f"bits must be a positive integer, got {bits}")
+        raise InputError(f"bits must be a positive integer, got {bits}")
     return {"name": "nlevel", "n": 2 ** int(bits) - 1, "ste": "rect"}
 
 
@@ -285,7 +290,7 @@ def scale_widths(spec: dict, factor: float) -> dict:
     """
     factor = float(factor)
     if not (math.isfinite(factor) and factor > 0):
-        raise ValueError(f"width factor must be a positive number, got {factor}")
+        raise InputError(f"width factor must be a positive number, got {factor}")
     scale = lambda n: max(1, int(round(n * factor)))  # noqa: E731
     out = dict(spec)
     if spec.get("kind") == "binary_mlp":
@@ -296,10 +301,11 @@ def scale_widths(spec: dict, factor: float) -> dict:
         out["channels"] = [scale(c) for c in spec.get("channels", defaults[0])]
         out["hidden"] = scale(spec.get("hidden", defaults[1]))
     else:
-        raise ValueError(f"cannot scale the widths of a {spec.get('kind')!r} spec")
+        raise InputError(f"cannot scale the widths of a {spec.get('kind')!r} spec")
     return out
 
 
+@register("bitsplit")
 def build_bitsplit(path: dict, bits: int = 2, width_scale: float = 1.0,
                    seed=None) -> Sequential:
     """BitSplit-Net (Kim et al. 2019): ``bits`` copies of the network ``path`` (a builder spec
@@ -323,13 +329,13 @@ def build_bitsplit(path: dict, bits: int = 2, width_scale: float = 1.0,
     """
     bits = int(bits)
     if not 1 <= bits <= 8:
-        raise ValueError(f"bits must be in [1, 8], got {bits}")
+        raise InputError(f"bits must be in [1, 8], got {bits}")
     if not isinstance(path, dict) or path.get("kind") not in ("binary_mlp", "binary_lenet",
                                                               "binary_vgg"):
-        raise ValueError("path must be a binary_mlp, binary_lenet or binary_vgg spec, got "
+        raise InputError("path must be a binary_mlp, binary_lenet or binary_vgg spec, got "
                          f"{path!r:.80}")
     if path.get("family", "xnor") != "xnor":
-        raise ValueError("BitSplit paths must be of family 'xnor' (a Bi-Real shortcut would "
+        raise InputError("BitSplit paths must be of family 'xnor' (a Bi-Real shortcut would "
                          "carry real values between the bits)")
 
     from rramsim.nn import BitSplit
@@ -347,15 +353,11 @@ def build_bitsplit(path: dict, bits: int = 2, width_scale: float = 1.0,
     return _finish([BitSplit(*paths)], spec)
 
 
-#: Builders by spec kind.
-BUILDERS = {"binary_mlp": build_binary_mlp, "binary_lenet": build_binary_lenet,
-            "binary_vgg": build_binary_vgg, "lenet5": build_lenet5, "bitsplit": build_bitsplit}
-
-
 _XNOR_W = {"name": "scaled_sign", "per_channel": True, "clip": None}
 
-#: The networks and training settings of the accuracy floors (issue 4), by name: ``spec`` for
-#: :func:`build_from_spec` and the keyword arguments of :func:`train_network`.
+#: The networks and training settings of the accuracy floors, by name: ``spec`` for
+#: :func:`~rramsim.networks.build_from_spec` and the keyword arguments of
+#: :func:`rramsim.experiments.binary.train_network`.
 FLOOR_RUNS = {
     "mlp": {"spec": {"kind": "binary_mlp", "sizes": [784, 512, 512, 10], "family": "xnor",
                      "act": "ste_sign", "weight_quantizer": _XNOR_W},
@@ -377,15 +379,6 @@ FLOOR_RUNS = {
     "lenet5": {"spec": {"kind": "lenet5", "conv_dtype": "float64"}, "dataset": "mnist", "epochs": 10, "batch_size": 64,
                "lr": 1e-3},
 }
-
-
-def build_from_spec(spec: dict, seed=0) -> Sequential:
-    """Rebuild a network from its ``spec`` (weights freshly initialised from ``seed``)."""
-    kind = spec.get("kind")
-    if kind not in BUILDERS:
-        raise ValueError(f"unknown network kind {kind!r}; valid: {', '.join(BUILDERS)}")
-    kwargs = {k: v for k, v in spec.items() if k != "kind"}
-    return BUILDERS[kind](**kwargs, seed=seed)
 
 
 # BinaryDuo --------------------------------------------------------------------------------------
@@ -419,16 +412,16 @@ def decouple(model: Sequential) -> Sequential:
     spec = getattr(model, "spec", None)
     if spec is None or spec.get("kind") not in ("binary_mlp", "binary_lenet", "binary_vgg") \
             or spec.get("family") != "xnor":
-        raise ValueError("decouple needs an xnor-family network from rramsim.binary_nets")
+        raise InputError("decouple needs an xnor-family network from rramsim.binary_nets")
     try:
         act = get_quantizer(spec["act"])
     except ValueError:  # relu, hardtanh, learnable threshold
         act = None
     if not isinstance(act, NLevel) or act.n != 2:
-        raise ValueError(f"decouple needs ternary activations (nlevel, n=2), got {spec['act']!r}")
+        raise InputError(f"decouple needs ternary activations (nlevel, n=2), got {spec['act']!r}")
     wq = get_quantizer(spec["weight_quantizer"])
     if not isinstance(wq, (ScaledSign, Identity)):
-        raise ValueError(f"exact decoupling needs scaled (or full-precision) weights, got {wq!r}: "
+        raise InputError(f"exact decoupling needs scaled (or full-precision) weights, got {wq!r}: "
                          "halving +-1 weights is not representable")
     new_spec = copy.deepcopy(spec)
     new_spec["act"] = dict(act.config(), n=1)
@@ -469,319 +462,18 @@ def decouple(model: Sequential) -> Sequential:
     return new
 
 
+# gradient mismatch ----------------------------------------------------------------------------
+
+
+# training ------------------------------------------------------------------------------------
+
+
+# analysis and task runner --------------------------------------------------------------------
+
+
 def _channels_before(layers, k: int) -> int:
     """Channels of the image that layer k (after a Flatten) receives."""
     for la in reversed(layers[:k]):
         if isinstance(la, Conv2d):
             return la.out_channels
     raise RuntimeError("no convolution before the flattened linear layer")
-
-
-# gradient mismatch ----------------------------------------------------------------------------
-
-def gradient_mismatch(model: Sequential, layer: int, x: np.ndarray, y: np.ndarray, loss,
-                      n_coords: int = 64, n_noise: int = 32, sigma: float = 0.01,
-                      step: float | None = None, seed=None) -> dict:
-    """Gradient mismatch of the straight-through estimator (BinaryDuo paper, section 3).
-
-    The reference is the gradient of the Gaussian-smoothed loss
-    ``L_sigma(W) = E_eps[L(W + eps)]``, ``eps ~ N(0, sigma^2)`` on every weight of layer
-    ``layer``, estimated coordinate-wise by central finite differences with common noise:
-    ``g_i = mean_k [L(W + eps_k + h e_i) - L(W + eps_k - h e_i)] / (2 h)``. It is compared with
-    the backpropagated (straight-through) gradient dL/dW at W by cosine similarity over
-    ``n_coords`` random coordinates.
-
-    Parameters
-    ----------
-    model : a Sequential; ``model.layers[layer]`` is a Linear or BinaryLinear whose latent
-        weight (n_out, n_in) is perturbed (binary weights are quantized after the noise)
-    x, y : one fixed batch (B, ...) and labels (B,)
-    loss : a :class:`~rramsim.nn.Loss`
-    n_coords, n_noise : coordinates compared and noise samples per coordinate
-    sigma : smoothing standard deviation; step : finite-difference step h (default sigma)
-    seed : seeds the coordinates and the noise
-
-    Returns
-    -------
-    dict with ``cosine`` (STE vs smoothed), ``cosine_halves`` (between the smoothed estimates
-    of two disjoint halves of the noise samples: the estimator's own reproducibility),
-    ``ste_grad`` and ``smoothed_grad`` (n_coords,), ``coords`` ((n_coords, 2) indices).
-
-    The layers before ``layer`` are evaluated once; a perturbation of W[i, j] changes only
-    output column i of the layer, so each evaluation recomputes the layers after it.
-    """
-    from rramsim.rng import generator
-
-    lin = model.layers[layer]
-    if not isinstance(lin, (Linear, BinaryLinear)):
-        raise ValueError(f"layer {layer} is {type(lin).__name__}; gradient_mismatch needs a "
-                         "Linear or BinaryLinear")
-    if n_coords < 1 or n_noise < 2 or not sigma >= 0:
-        raise ValueError("need n_coords >= 1, n_noise >= 2 and sigma >= 0")
-    h = float(sigma if step is None else step)
-    if not h > 0:
-        raise ValueError("the finite-difference step must be > 0 (give step when sigma is 0)")
-    rng = generator(seed)
-    model.eval()  # fixed (running) batch-norm statistics: L is a function of W alone
-    try:
-        for p in model.parameters():
-            p.grad[...] = 0.0
-        out = model.forward(x)
-        loss(out, y)
-        model.backward(loss.grad())
-        ste = lin.weight.grad.copy()
-        for p in model.parameters():
-            p.grad[...] = 0.0
-        h_in = x
-        for la in model.layers[:layer]:
-            h_in = la.forward(h_in)
-        rest = model.layers[layer + 1:]
-        W0 = lin.weight.value.copy()
-        n_out, n_in = W0.shape
-        flat = rng.choice(W0.size, size=min(n_coords, W0.size), replace=False)
-        coords = np.stack(np.unravel_index(flat, W0.shape), axis=1)
-
-        def tail(z):
-            for la in rest:
-                z = la.forward(z)
-            return loss(z, y)
-
-        quant = lin.wq if isinstance(lin, BinaryLinear) else None
-        if isinstance(quant, ScaledSign) and not quant.per_channel:
-            raise ValueError("gradient_mismatch needs row-wise weight quantizers (a per-layer "
-                             "scale couples every row)")
-        diffs = np.zeros((len(coords), n_noise))
-        for k in range(n_noise):
-            Wn = W0 + sigma * rng.standard_normal(W0.shape)
-            Wq = quant(Wn) if quant is not None else Wn
-            z = h_in @ Wq.T
-            if lin.bias is not None:
-                z += lin.bias.value
-            for c, (i, j) in enumerate(coords):
-                vals = []
-                for s in (h, -h):
-                    Wp = Wn[i].copy()
-                    Wp[j] += s
-                    row = quant(Wp[None, :])[0] if quant is not None else Wp
-                    zc = z.copy()
-                    zc[:, i] = h_in @ row + (lin.bias.value[i] if lin.bias is not None else 0.0)
-                    vals.append(tail(zc))
-                diffs[c, k] = (vals[0] - vals[1]) / (2 * h)
-    finally:
-        model.train()
-    smooth = diffs.mean(axis=1)
-    half = n_noise // 2
-    g_ste = ste[coords[:, 0], coords[:, 1]]
-    return {"cosine": _cosine(g_ste, smooth),
-            "cosine_halves": _cosine(diffs[:, :half].mean(axis=1), diffs[:, half:].mean(axis=1)),
-            "ste_grad": g_ste, "smoothed_grad": smooth, "coords": coords}
-
-
-def _cosine(a, b) -> float:
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    return float(a @ b / (na * nb)) if na > 0 and nb > 0 else float("nan")
-
-
-# training ------------------------------------------------------------------------------------
-
-def train_network(spec: dict, dataset: str = "mnist", epochs: int = 10, batch_size: int = 64,
-                  lr: float = 1e-3, optimizer: str = "adam", schedule: str = "cosine",
-                  weight_decay: float = 0.0, train_subset: int | None = None, seed: int = 0,
-                  data_dir=None, model: Sequential | None = None, progress: bool = False,
-                  on_epoch=None):
-    """Train the network of ``spec`` (or ``model``, e.g. a decoupled one) on MNIST or
-    Fashion-MNIST with :func:`rramsim.training.fit`.
-
-    The seed is split into three children: the training subset, the initial weights and the
-    shuffling (and the optimiser has no randomness), so the same seed gives the same numbers.
-    Evaluation uses the full 10,000-image test set. Inputs are (N, 1, 28, 28) images in [0, 1].
-
-    Parameters
-    ----------
-    spec : a builder spec (``model.spec``); ignored for building when ``model`` is given
-    optimizer : "adam" or "sgd" (momentum 0.9); schedule : "cosine", "step" (x0.1 every third
-        of the epochs) or "constant"
-
-    Returns
-    -------
-    model, history (see :func:`rramsim.training.fit`), info ``{seconds, n_parameters}``
-    """
-    from rramsim.data import train_test
-    from rramsim.nn import SGD, Adam, CosineLR, StepLR
-    from rramsim.training import fit
-
-    data_seed, model_seed, shuffle_seed = spawn(seed, 3)
-    x_train, y_train, x_test, y_test = train_test(data_dir=data_dir, train_subset=train_subset,
-                                                  seed=data_seed, dataset=dataset)
-    x_train = x_train.reshape(-1, 1, 28, 28)
-    x_test = x_test.reshape(-1, 1, 28, 28)
-    if model is None:
-        model = build_from_spec(spec, seed=model_seed)
-    if optimizer == "adam":
-        opt = Adam(model, lr, weight_decay=weight_decay)
-    elif optimizer == "sgd":
-        opt = SGD(model, lr, momentum=0.9, weight_decay=weight_decay)
-    else:
-        raise ValueError(f"unknown optimizer {optimizer!r}; valid: adam, sgd")
-    if schedule == "cosine":
-        sched = CosineLR(lr, epochs)
-    elif schedule == "step":
-        sched = StepLR(lr, step_size=max(1, epochs // 3), gamma=0.1)
-    elif schedule == "constant":
-        sched = None
-    else:
-        raise ValueError(f"unknown schedule {schedule!r}; valid: cosine, step, constant")
-    t0 = time.perf_counter()
-    history = fit(model, x_train, y_train, x_test, y_test, epochs=epochs, batch_size=batch_size,
-                  lr=lr, seed=shuffle_seed, progress=progress, on_epoch=on_epoch, optimizer=opt,
-                  lr_schedule=sched)
-    info = {"seconds": time.perf_counter() - t0,
-            "n_parameters": int(sum(p.value.size for p in model.parameters()))}
-    return model, history, info
-
-
-# analysis and task runner --------------------------------------------------------------------
-
-def _walk(layers):
-    from rramsim.nn import BitSplit
-
-    for la in layers:
-        if isinstance(la, Residual):
-            yield from _walk(la.inner.layers)
-        elif isinstance(la, BitSplit):
-            for path in la.paths:
-                yield from _walk(path.layers)
-        elif isinstance(la, Sequential):
-            yield from _walk(la.layers)
-        else:
-            yield la
-
-
-def activation_stats(model: Sequential, x: np.ndarray, batch_size: int = 1000) -> dict:
-    """Fraction of outputs above zero of every activation-quantizer layer, in eval mode on ``x``:
-    the fraction of +1 of a sign/threshold activation, of 1 of a {0, 1} one. Also
-    returns the learned thresholds (mean over channels per layer) of learnable-threshold layers
-    and the mean batch-norm bias beta of the batch norms feeding activations.
-
-    Returns
-    -------
-    dict with ``fraction_positive`` (list, one per activation layer), ``mean_fraction_positive``,
-    ``learned_theta`` (list) and ``bn_bias_mean`` (list).
-    """
-    acts = [la for la in _walk(model.layers) if isinstance(la, (Quantize, LearnableThreshold))]
-    counts = np.zeros(len(acts))
-    totals = np.zeros(len(acts))
-    model.eval()
-    try:
-        for start in range(0, len(x), batch_size):
-            model.forward(x[start:start + batch_size])
-            for k, la in enumerate(acts):  # each layer kept its last input
-                y = la.forward(la._x)
-                counts[k] += np.count_nonzero(y > 0)
-                totals[k] += y.size
-    finally:
-        model.train()
-    frac = counts / np.maximum(totals, 1)
-    return {"fraction_positive": frac.tolist(),
-            "mean_fraction_positive": float(frac.mean()) if len(frac) else float("nan"),
-            "learned_theta": [float(la.theta.value.mean()) for la in acts
-                              if isinstance(la, LearnableThreshold)],
-            "bn_bias_mean": [float(la.bias.value.mean()) for la in _walk(model.layers)
-                             if isinstance(la, (BatchNorm1d, BatchNorm2d))]}
-
-
-def run_task(task: dict) -> dict:
-    """One run described by a JSON-able dict (for worker processes and caching).
-
-    ``task["kind"]``:
-
-    - ``"train"``: :func:`train_network` with ``spec``, ``dataset``, ``epochs``, ``batch_size``,
-      ``lr``, ``train_subset``, ``seed``; adds ``activation_stats`` on the test set;
-    - ``"binaryduo"``: train the coupled (ternary) network of ``spec`` for ``epochs`` at ``lr``,
-      decouple it (:func:`decouple`), record the decoupled network's accuracy before any
-      fine-tuning, then fine-tune it for ``finetune_epochs`` at ``finetune_lr``;
-    - ``"mismatch"``: train as ``"train"``, then :func:`gradient_mismatch` of layer ``layer`` on
-      ``mismatch_batch`` training images for each smoothing ``sigma`` in ``sigmas``
-      (``n_coords``, ``n_noise``); adds ``mismatch`` (list of ``{sigma, cosine,
-      cosine_halves}``).
-
-    With ``save_model`` (a path), the trained network is saved there
-    (:func:`rramsim.models.save_model`) and the result gets ``model_path``.
-
-    Returns the task dict plus ``history``, ``final_test_accuracy``, ``n_parameters`` and
-    kind-specific fields.
-    """
-    from rramsim.data import train_test
-    from rramsim.training import evaluate
-
-    common = dict(dataset=task.get("dataset", "mnist"), batch_size=task.get("batch_size", 64),
-                  train_subset=task.get("train_subset"), data_dir=task.get("data_dir"),
-                  optimizer=task.get("optimizer", "adam"), schedule=task.get("schedule", "cosine"))
-    verbose = task.get("verbose", True)
-
-    def report(rec):
-        if verbose and rec["epoch"] > 0:
-            print(f"    {task['name']}: epoch {rec['epoch']}, test accuracy "
-                  f"{100 * rec['test_accuracy']:.2f} %, {rec['seconds']:.0f} s", flush=True)
-
-    out = dict(task)
-    if task.get("kind", "train") == "train":
-        model, history, info = train_network(task["spec"], epochs=task["epochs"], lr=task["lr"],
-                                             seed=task["seed"], on_epoch=report, **common)
-    elif task["kind"] == "binaryduo":
-        coupled, h1, info1 = train_network(task["spec"], epochs=task["epochs"], lr=task["lr"],
-                                           seed=task["seed"], on_epoch=report, **common)
-        model = decouple(coupled)
-        _, _, x_test, y_test = train_test(data_dir=common["data_dir"], dataset=common["dataset"],
-                                          train_subset=1, seed=0)
-        x_test = x_test.reshape(-1, 1, 28, 28)
-        out["coupled_test_accuracy"] = h1[-1]["test_accuracy"]
-        out["decoupled_test_accuracy"] = evaluate(model, x_test, y_test)
-        out["coupled_n_parameters"] = info1["n_parameters"]
-        out["decoupled_spec"] = model.spec
-        # the fine-tuning run shares the seed's data and shuffling children
-        _, h2, info = train_network(model.spec, epochs=task["finetune_epochs"],
-                                    lr=task["finetune_lr"], seed=task["seed"], model=model,
-                                    on_epoch=report, **common)
-        history = h1 + [dict(r, epoch=r["epoch"] + task["epochs"], stage="finetune")
-                        for r in h2[1:]]
-    elif task["kind"] == "mismatch":
-        from rramsim.nn import SoftmaxCrossEntropy
-
-        model, history, info = train_network(task["spec"], epochs=task["epochs"], lr=task["lr"],
-                                             seed=task["seed"], on_epoch=report, **common)
-        x_tr, y_tr, _, _ = train_test(data_dir=common["data_dir"], dataset=common["dataset"],
-                                      train_subset=task["mismatch_batch"],
-                                      seed=spawn(task["seed"], 4)[3])
-        out["mismatch"] = []
-        for sigma in task["sigmas"]:
-            res = gradient_mismatch(model, task["layer"], x_tr.reshape(-1, 1, 28, 28), y_tr,
-                                    SoftmaxCrossEntropy(), n_coords=task["n_coords"],
-                                    n_noise=task["n_noise"], sigma=sigma, seed=task["seed"])
-            out["mismatch"].append({"sigma": sigma, "cosine": res["cosine"],
-                                    "cosine_halves": res["cosine_halves"]})
-    else:
-        raise ValueError(f"unknown task kind {task.get('kind')!r}; valid: train, binaryduo, "
-                         "mismatch")
-    x_test = train_test(data_dir=common["data_dir"], dataset=common["dataset"], train_subset=1,
-                        seed=0)[2].reshape(-1, 1, 28, 28)
-    if task.get("save_model"):
-        from rramsim.models import save_model
-
-        out["model_path"] = str(save_model(task["save_model"], model,
-                                           meta={"task": task["name"]}))
-    out.update(history=history, final_test_accuracy=history[-1]["test_accuracy"],
-               n_parameters=info["n_parameters"], activation_stats=activation_stats(model,
-                                                                                    x_test))
-    return out
-
-
-def run_tasks(tasks: list[dict], jobs: int = 1, cache_dir=None, progress=print) -> list[dict]:
-    """Run :func:`run_task` tasks through :func:`rramsim.experiments.run_tasks`: ``jobs`` at a
-    time in single-threaded worker processes, with its per-run JSON cache (a task whose
-    ``cache_dir/<name>.json`` exists is not run again)."""
-    from rramsim.experiments import run_tasks as _run_tasks
-
-    return _run_tasks(tasks, jobs=jobs, cache_dir=cache_dir, progress=progress, runner=run_task)
-
-
