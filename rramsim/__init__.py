@@ -1,15 +1,23 @@
 """rramsim: a pulse-level analog in-memory training simulator for resistive crossbar arrays.
 
-Layers of the library, each talking only to the one below::
+The package is layered; each layer imports only from the ones below it (``tests/test_layers.py``
+checks every import, including those inside functions)::
 
-    device model (devices.py) -> crossbar tile with reference array and peripherals (tile.py,
-    peripherals.py) -> network layers (nn/) -> training loop (training.py) -> studies / CLI
+    errors, validation, rng, results    (base)
+    kernels                             numba kernels, each beside its public wrapper
+    config                              documented configuration sections, presets
+    analog                              devices, converters (DAC/ADC), the crossbar tile
+    nn                                  layers, losses, quantizers, optimisers
+    metrics, data                       accuracy and regression metrics; MNIST, synthetic curves
+    training                            the training loop
+    networks, inference, analysis       builders and save/load; inference arrays; measurements
+    experiments, plotting               study runners; figures
+    cli                                 the ``rramsim`` command
 
 Importing the package is cheap: numba kernels are compiled lazily on first use.
 """
 
-__version__ = "0.1.0"
-
+from rramsim._version import __version__  # noqa: F401
 from rramsim.config import (  # noqa: F401  (re-exported public API)
     ConfigError,
     DeviceConfig,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rramsim import __version__
+from rramsim._version import __version__
 from rramsim.config import (
     ConfigError,
     TileConfig,
