@@ -170,3 +170,69 @@ def test_demo_reading_follows_the_signs():
     assert "71.0 points more than" in text
     text = reading(sym=0.50, asym=0.60, zs=0.60)
     assert "10.0 points more than on the symmetric" in text and "about as much as" in text
+
+
+# --- the output folder is checked before any work starts ------------------------------------
+
+OUT_COMMANDS = [
+    ["pulse-response", "--up", "5", "--down", "5"],
+    ["symmetry-point", "--rows", "2", "--cols", "2", "--pairs", "10"],
+    ["train", "--epochs", "1", "--train-subset", "50", "--quiet"],
+    ["train-binary", "--net", "mlp", "--epochs", "1", "--train-subset", "50", "--quiet"],
+    ["demo", "--train-subset", "50", "--epochs", "1", "--jobs", "0"],
+]
+
+
+@pytest.mark.parametrize("args", OUT_COMMANDS, ids=lambda a: a[0])
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_unusable_out_folder_is_one_line_before_any_work(args, where, tmp_path, capsys,
+                                                         monkeypatch):
+    import rramsim.data.mnist
+
+    def no_work(*a, **k):  # the check must come before any data is read or device moved
+        raise AssertionError("work started before the output folder was checked")
+
+    monkeypatch.setattr(rramsim.data.mnist, "load_mnist", no_work)
+    blocker = tmp_path / "results.txt"
+    blocker.write_text("not a folder")
+    out = blocker if where == "a file" else blocker / "run"
+    assert main(args + ["--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--out" in err[0] and str(out) in err[0], err
+
+
+def test_unwritable_out_folder_is_one_line(tmp_path, capsys, monkeypatch):
+    import tempfile
+
+    def refuse(*a, **k):  # a read-only file system (root ignores permission bits, so simulate)
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    assert main(["pulse-response", "--up", "3", "--out", str(tmp_path / "ro")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write there (Read-only file system)" in err and err.count("\n") == 1
+
+
+def test_a_bug_keeps_its_traceback(monkeypatch, tmp_path):
+    """Only rramsim's own error types become one-line messages: a ValueError from a bug must
+    not be dressed up as a user error."""
+    import rramsim.cli.devices
+
+    def bug(args):
+        raise ValueError("an internal inconsistency")
+
+    parser_func = rramsim.cli.devices.cmd_presets
+    monkeypatch.setattr(rramsim.cli.devices, "cmd_presets", bug)
+    assert parser_func is not bug
+    with pytest.raises(ValueError, match="internal inconsistency"):
+        main(["presets"])
+
+
+def test_bad_spec_json_names_the_option(tmp_path, capsys):
+    for spec, words in [('{"nope": 1}', "unknown key 'nope'"), ("[1, 2]", "JSON object"),
+                        ("{not json", "--spec is not valid JSON")]:
+        assert main(["train-binary", "--net", "mlp", "--spec", spec, "--out",
+                     str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1, err
+    assert not (tmp_path / "x").exists()  # nothing created before the input was checked

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from rramsim.cli._common import _add_common, output_dir
+
 DEMO_EPOCHS = 2
 
 # (name, preset, zero_shift); the zero-shifted run goes first: it is the longest
@@ -46,8 +48,9 @@ def reading(sym: float, asym: float, zs: float) -> str:
 
 def run_demo(out="out/demo", seed: int = 0, data_dir=None, train_subset: int | None = None,
              epochs: int | None = None, jobs: int | None = None, sp_pairs: int | None = None,
-             stream=sys.stdout) -> int:
-    """Run the demo; print its table to ``stream`` and write ``out/demo.json`` and figures.
+             stream=None) -> int:
+    """Run the demo; print its table to ``stream`` (default: the current ``sys.stdout``) and
+    write ``out/demo.json`` and figures.
 
     ``jobs``: worker processes (default 2, or 1 on one core; 0 runs in this process).
     ``sp_pairs``: up/down pulse pairs of the symmetry-point search (default: the preset's).
@@ -59,6 +62,7 @@ def run_demo(out="out/demo", seed: int = 0, data_dir=None, train_subset: int | N
     out = Path(out)
     epochs = DEMO_EPOCHS if epochs is None else epochs
     jobs = min(2, os.cpu_count() or 1) if jobs is None else jobs
+    stream = sys.stdout if stream is None else stream
     say = lambda *a: print(*a, file=stream, flush=True)  # noqa: E731
     n_img = "60,000" if train_subset is None else f"{train_subset:,}"
     say(f"rramsim demo: a 784-256-128-10 sigmoid MLP learns MNIST ({n_img} training images x "
@@ -104,3 +108,35 @@ def run_demo(out="out/demo", seed: int = 0, data_dir=None, train_subset: int | N
     say(f"\nwrote {out / 'demo.json'}, {out / 'demo__learning_curves.png'}, "
         f"{out / 'demo__weights_vs_sp.png'}  ({total:.0f} s)")
     return 0
+
+
+def cmd_demo(args) -> int:
+    output_dir(args.out)
+    from rramsim.cli.demo import run_demo
+
+    return run_demo(out=args.out, seed=args.seed, data_dir=args.data_dir,
+                    train_subset=args.train_subset, epochs=args.epochs, jobs=args.jobs,
+                    sp_pairs=args.sp_pairs)
+
+
+
+def add_parsers(sub, fmt, epilog: str) -> None:
+    """Add ``rramsim demo`` to the ``rramsim`` parser."""
+    p = sub.add_parser("demo", formatter_class=fmt,
+                       help="the main job: a small real zero-shifting study in 2-3 minutes",
+                       description="Train the MNIST MLP on three simulated devices (symmetric, "
+                                   "strongly asymmetric, asymmetric with zero-shifting) and on "
+                                   "floating point; print a table and write figures.")
+    p.add_argument("--train-subset", type=int, default=None,
+                   help="train on a seeded subset of N images (default: all 60,000)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default 2)")
+    p.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="runs in parallel worker processes (default: 2, or 1 on one core; 0: "
+                        "in this process)")
+    p.add_argument("--sp-pairs", type=int, default=None,
+                   help="up/down pulse pairs of the zero-shifting symmetry-point search "
+                        "(default: the preset's 10000; fewer is faster and leaves slow "
+                        "devices further from their symmetry points)")
+    _add_common(p, "out/demo")
+    p.set_defaults(func=cmd_demo)

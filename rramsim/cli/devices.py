@@ -1,0 +1,138 @@
+"""``rramsim presets``, ``pulse-response`` and ``symmetry-point``: one device or array, no network."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from rramsim.cli._common import _add_common, _add_config_args, _config, output_dir
+from rramsim.config import ConfigError, available_presets, find_preset, load_preset
+
+
+def cmd_presets(args) -> int:
+    import tomllib
+
+    for name in available_presets():
+        meta = tomllib.loads(find_preset(name).read_text()).get("meta", {})
+        print(f"{name:24s} {meta.get('description', '')}")
+        if meta.get("source"):
+            print(f"{'':24s} source: {meta['source']}")
+    return 0
+
+
+def cmd_pulse_response(args) -> int:
+    from rramsim import plotting
+    from rramsim.analog.devices import pulse_response, sample_devices
+    from rramsim.results import write_json
+
+    cfg = _config(args)
+    if args.up < 0 or args.down < 0 or args.up + args.down == 0:
+        raise ConfigError("--up and --down must be >= 0 and not both 0")
+    if args.devices < 1:
+        raise ConfigError("--devices must be >= 1")
+    output_dir(args.out)
+    from rramsim.rng import spawn
+
+    dev_seed, noise_seed = spawn(args.seed, 2)
+    devices = sample_devices(cfg.device, (args.devices,), dev_seed)
+    directions = np.r_[np.ones(args.up, dtype=np.int8), -np.ones(args.down, dtype=np.int8)]
+    trace = pulse_response(devices, directions, w0=args.w0, seed=noise_seed)
+    result = {"command": "pulse-response", "preset": args.preset, "seed": args.seed,
+              "up": args.up, "down": args.down, "w0": args.w0,
+              "device": cfg.to_dict()["device"],
+              "weights": trace[:, 0],
+              "devices": {"a_up": devices.a_up, "a_down": devices.a_down, "w_min": devices.w_min,
+                          "w_max": devices.w_max, "symmetry_point": devices.symmetry_point()}}
+    if args.devices > 1:
+        result["weights_all_devices"] = trace.T
+    write_json(args.out / f"{args.name}.json", result)
+    plotting.pulse_response(trace, args.up, args.down,
+                            f"{args.preset}: {args.devices} device(s), seed {args.seed}",
+                            args.out / f"{args.name}.png")
+    w = trace[:, 0]
+    print(f"pulse response ({args.preset}): start {w[0]:+.4f}, after {args.up} up "
+          f"{w[args.up]:+.4f}, after {args.down} down {w[-1]:+.4f}; device bounds "
+          f"[{devices.w_min[0]:+.3f}, {devices.w_max[0]:+.3f}]")
+    print(f"wrote {args.out / args.name}.json and {args.name}.png")
+    return 0
+
+
+def cmd_symmetry_point(args) -> int:
+    from rramsim import plotting
+    from rramsim.analog.tile import AnalogTile
+    from rramsim.results import write_json
+
+    overrides = list(args.overrides) + [f"reference.sp_pairs={args.pairs}",
+                                        f"reference.sp_ramp={args.ramp}"]
+    cfg = load_preset(args.preset, overrides)
+    if args.rows < 1 or args.cols < 1:
+        raise ConfigError("--rows and --cols must be >= 1")
+    output_dir(args.out)
+    tile = AnalogTile(args.rows, args.cols, cfg, seed=args.seed)
+    closed = tile.find_symmetry_points("closed_form")
+    t0 = time.perf_counter()
+    measured = tile.find_symmetry_points("pulses")
+    seconds = time.perf_counter() - t0
+    err = measured - closed
+    n_pulses = args.rows * args.cols * (2 * args.ramp + 2 * args.pairs)
+    result = {"command": "symmetry-point", "preset": args.preset, "seed": args.seed,
+              "rows": args.rows, "cols": args.cols, "pairs": args.pairs, "ramp": args.ramp,
+              "config": cfg.to_dict(),
+              "measured": {"mean": measured.mean(), "std": measured.std()},
+              "closed_form": {"mean": closed.mean(), "std": closed.std()},
+              "error": {"mean_abs": np.abs(err).mean(), "max_abs": np.abs(err).max(),
+                        "mean": err.mean()},
+              "seconds": seconds, "pulses_per_second": n_pulses / seconds}
+    write_json(args.out / f"{args.name}.json", result)
+    plotting.symmetry_point_histogram(measured.ravel(), closed.ravel(),
+                                      f"{args.preset}: {args.rows}x{args.cols} devices, "
+                                      f"{args.pairs} pairs", args.out / f"{args.name}.png")
+    print(f"symmetry points ({args.preset}, {args.rows}x{args.cols}, {args.pairs} pairs): "
+          f"pulse protocol mean {measured.mean():+.4f} (std {measured.std():.4f}), closed form "
+          f"mean {closed.mean():+.4f} (std {closed.std():.4f}); |error| mean "
+          f"{np.abs(err).mean():.4f}, max {np.abs(err).max():.4f}")
+    print(f"wrote {args.out / args.name}.json and {args.name}.png")
+    return 0
+
+
+
+def add_parsers(sub, fmt, epilog: str) -> None:
+    """Add this module's commands to the ``rramsim`` parser."""
+    p = sub.add_parser("presets", help="list the device presets and their sources")
+    p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser("pulse-response", formatter_class=fmt, epilog=epilog,
+                       help="weight of a device after each of N up and M down pulses",
+                       description="Apply N up pulses then M down pulses to one device (or "
+                                   "several, --devices) and record the weight after each pulse.")
+    _add_config_args(p, "softbounds_symmetric")
+    p.add_argument("--up", type=int, default=1000, help="number of up pulses (default 1000)")
+    p.add_argument("--down", type=int, default=1000, help="number of down pulses (default 1000)")
+    p.add_argument("--w0", type=float, default=0.0, help="start weight (default 0)")
+    p.add_argument("--devices", type=int, default=1,
+                   help="number of devices drawn with device-to-device variation (default 1; "
+                        "the JSON 'weights' list is the first device)")
+    _add_common(p, "out/pulse_response")
+    p.add_argument("--name", default="pulse_response",
+                   help="file stem of the JSON and PNG (default: pulse_response)")
+    p.set_defaults(func=cmd_pulse_response)
+
+    p = sub.add_parser("symmetry-point", formatter_class=fmt, epilog=epilog,
+                       help="per-device symmetry points: pulse protocol vs closed form",
+                       description="Drive every device of an array with alternating up/down "
+                                   "pulse pairs until it oscillates around its symmetry point, "
+                                   "and compare with w_sp = (a_up - a_down) / (a_up / w_max - "
+                                   "a_down / w_min).")
+    _add_config_args(p, "softbounds_asymmetric")
+    p.add_argument("--rows", type=int, default=64, help="array rows (default 64)")
+    p.add_argument("--cols", type=int, default=64, help="array columns (default 64)")
+    p.add_argument("--pairs", type=int, default=10000,
+                   help="alternating up/down pulse pairs per device (default 10000; the "
+                        "approach to w_sp decays like exp(-pairs * dw_min * (1/w_max + 1/|w_min|)))")
+    p.add_argument("--ramp", type=int, default=0,
+                   help="full-up then full-down pulses before the pairs (default 0)")
+    _add_common(p, "out/symmetry_point")
+    p.add_argument("--name", default="symmetry_point",
+                   help="file stem of the JSON and PNG (default: symmetry_point)")
+    p.set_defaults(func=cmd_symmetry_point)
