@@ -1,4 +1,4 @@
-"""Seeds: every random number in rramsim descends from one integer seed (STYLE rule 6).
+"""Seeds: every random number in rramsim descends from one integer seed.
 
 A run's seed feeds a :class:`numpy.random.SeedSequence`; each consumer (a tile's device-to-device
 draw, its kernel streams, the data shuffling, ...) spawns its own child, so adding a consumer

@@ -1,4 +1,4 @@
-"""Benchmark: how long does one MNIST training epoch take? (issue: in-situ MNIST training)
+"""Benchmark: how long does one MNIST training epoch take? (in-situ MNIST training)
 
 Question: seconds for one full epoch (60,000 images) of the 784-256-128-10 sigmoid MLP
 - on analog tiles in the default setting (batch 1, lr 0.01, BL 31),

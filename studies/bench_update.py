@@ -1,4 +1,4 @@
-"""Benchmark: how fast is the pulse engine? (issue: the analog crossbar core)
+"""Benchmark: how fast is the pulse engine? (the analog crossbar core)
 
 Question: device pulses per second through the soft-bound model with cycle-to-cycle noise on;
 pulsed rank-one updates per second on a 256 x 784 soft-bound array (BL 31, lr 0.01,

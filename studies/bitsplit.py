@@ -26,7 +26,7 @@ of the same cost?); k = 2, 3, 4 and k = 2, 4.
 
 Models: LeNet-5-style on MNIST (``Conv5x5(16) -> pool -> BN -> act -> BinConv5x5(32) -> pool ->
 BN -> act -> BinLinear(512 -> 256) -> BN -> act -> Linear(256 -> 10)``, 4 epochs) and the small
-VGG on Fashion-MNIST (``--vgg``; the binary-network issue's: 3x3 convolutions, channels 32/64,
+VGG on Fashion-MNIST (``--vgg``; the accuracy-floor network: 3x3 convolutions, channels 32/64,
 hidden 256, 3 epochs). Adam (lr 3e-3), cosine schedule, batch 64, k = 2, 3, 4.
 
 Outputs (``--out``, default ``plots/``): ``bitsplit__accuracy.png`` (test accuracy against k

@@ -1,4 +1,4 @@
-"""Study: the training issue's floors, 10 epochs each, in the default setting.
+"""Study: the accuracy floors of in-situ MNIST training, 10 epochs each, in the default setting.
 
 Question: what does the 784-256-128-10 sigmoid MLP reach on real MNIST after 10 epochs
 (batch 1, lr 0.01, seed 0) in floating point, on the symmetric soft-bound device

@@ -1,4 +1,4 @@
-"""The one place where numba settings live (STYLE rule 4).
+"""The one place where numba settings live.
 
 ``fastmath`` is off everywhere: the kernels are compared bit-for-bit against numpy twins.
 Compiled code is cached on disk (``cache=True``) so a second process starts without recompiling.
@@ -10,8 +10,6 @@ import numba
 JIT = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
 #: Options for kernels whose ``prange`` iterations write disjoint outputs.
 JIT_PARALLEL = dict(JIT, parallel=True)
-
-njit = numba.njit
 
 
 def jit(fn):
