@@ -12,6 +12,23 @@ from pathlib import Path
 from rramsim.results import to_jsonable, write_json
 
 
+def _read_cached(path: Path, name: str, progress) -> dict | None:
+    """The finished record of task ``name`` at ``path``, or None when there is none or it is
+    unreadable."""
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+        if not isinstance(record, dict) or record.get("name") != name:
+            raise ValueError("not the record of this task")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        if progress:
+            progress(f"cache file {path} is unreadable ({str(exc).splitlines()[0]}): "
+                     f"running the task again")
+        return None
+    return record
+
+
 def run_tasks(tasks: list[dict], runner, jobs: int = 1, cache_dir=None, progress=print,
               describe=None) -> list[dict]:
     """Run ``runner`` on every task, ``jobs`` at a time in worker processes (one thread each).
@@ -25,15 +42,19 @@ def run_tasks(tasks: list[dict], runner, jobs: int = 1, cache_dir=None, progress
     the result must keep the task's ``name``. ``describe(result) -> str`` words its progress
     line (default: the run's seconds only).
 
-    With ``cache_dir``, each finished task is written to ``cache_dir/<task name>.json`` and a
-    task whose file exists is not run again, so an interrupted sweep resumes where it stopped.
+    With ``cache_dir``, each finished task is written to ``cache_dir/<task name>.json``
+    (atomically: a killed run leaves a complete file or none) and a task whose file exists is
+    not run again, so an interrupted sweep resumes where it stopped. A cache file that cannot be
+    read (not JSON, or not this task's record) is reported and its task run again.
     """
     results: dict[str, dict] = {}
     todo = []
     for t in tasks:
-        path = Path(cache_dir) / f"{t['name']}.json" if cache_dir else None
-        if path is not None and path.is_file():
-            results[t["name"]] = json.loads(path.read_text())
+        cached = None
+        if cache_dir:
+            cached = _read_cached(Path(cache_dir) / f"{t['name']}.json", t["name"], progress)
+        if cached is not None:
+            results[t["name"]] = cached
         else:
             todo.append(t)
     describe = describe or (lambda res: "done")
