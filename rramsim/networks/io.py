@@ -41,7 +41,8 @@ def load_model(path) -> Sequential:
     if not path.is_file():
         raise ModelFileMissing(f"no saved model at {path}")
     try:
-        with np.load(path, allow_pickle=False) as data:
+        # open the file here: np.load leaks its handle when a truncated archive fails to open
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
             header = json.loads(str(data["__header__"]))
             state = {k: data[k] for k in data.files if k != "__header__"}
     except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as exc:
