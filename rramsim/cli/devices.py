@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
-import numpy as np
-
 from rramsim.cli._common import _add_common, _add_config_args, _config, output_dir
 from rramsim.config import ConfigError, available_presets, find_preset, load_preset
 
@@ -23,7 +19,7 @@ def cmd_presets(args) -> int:
 
 def cmd_pulse_response(args) -> int:
     from rramsim import plotting
-    from rramsim.analog.devices import pulse_response, sample_devices
+    from rramsim.experiments.devices import measure_pulse_response
     from rramsim.results import write_json
 
     cfg = _config(args)
@@ -32,18 +28,13 @@ def cmd_pulse_response(args) -> int:
     if args.devices < 1:
         raise ConfigError("--devices must be >= 1")
     output_dir(args.out)
-    from rramsim.rng import spawn
-
-    dev_seed, noise_seed = spawn(args.seed, 2)
-    devices = sample_devices(cfg.device, (args.devices,), dev_seed)
-    directions = np.r_[np.ones(args.up, dtype=np.int8), -np.ones(args.down, dtype=np.int8)]
-    trace = pulse_response(devices, directions, w0=args.w0, seed=noise_seed)
+    m = measure_pulse_response(cfg, args.up, args.down, w0=args.w0, n_devices=args.devices,
+                               seed=args.seed)
+    trace, devices = m["trace"], m["devices"]
     result = {"command": "pulse-response", "preset": args.preset, "seed": args.seed,
               "up": args.up, "down": args.down, "w0": args.w0,
               "device": cfg.to_dict()["device"],
-              "weights": trace[:, 0],
-              "devices": {"a_up": devices.a_up, "a_down": devices.a_down, "w_min": devices.w_min,
-                          "w_max": devices.w_max, "symmetry_point": devices.symmetry_point()}}
+              "weights": trace[:, 0], "devices": devices}
     if args.devices > 1:
         result["weights_all_devices"] = trace.T
     write_json(args.out / f"{args.name}.json", result)
@@ -53,14 +44,14 @@ def cmd_pulse_response(args) -> int:
     w = trace[:, 0]
     print(f"pulse response ({args.preset}): start {w[0]:+.4f}, after {args.up} up "
           f"{w[args.up]:+.4f}, after {args.down} down {w[-1]:+.4f}; device bounds "
-          f"[{devices.w_min[0]:+.3f}, {devices.w_max[0]:+.3f}]")
+          f"[{devices['w_min'][0]:+.3f}, {devices['w_max'][0]:+.3f}]")
     print(f"wrote {args.out / args.name}.json and {args.name}.png")
     return 0
 
 
 def cmd_symmetry_point(args) -> int:
     from rramsim import plotting
-    from rramsim.analog.tile import AnalogTile
+    from rramsim.experiments.devices import measure_symmetry_points
     from rramsim.results import write_json
 
     overrides = list(args.overrides) + [f"reference.sp_pairs={args.pairs}",
@@ -69,21 +60,15 @@ def cmd_symmetry_point(args) -> int:
     if args.rows < 1 or args.cols < 1:
         raise ConfigError("--rows and --cols must be >= 1")
     output_dir(args.out)
-    tile = AnalogTile(args.rows, args.cols, cfg, seed=args.seed)
-    closed = tile.find_symmetry_points("closed_form")
-    t0 = time.perf_counter()
-    measured = tile.find_symmetry_points("pulses")
-    seconds = time.perf_counter() - t0
-    err = measured - closed
-    n_pulses = args.rows * args.cols * (2 * args.ramp + 2 * args.pairs)
+    m = measure_symmetry_points(cfg, args.rows, args.cols, seed=args.seed)
+    measured, closed, err = m["measured"], m["closed_form"], m["error"]
     result = {"command": "symmetry-point", "preset": args.preset, "seed": args.seed,
               "rows": args.rows, "cols": args.cols, "pairs": args.pairs, "ramp": args.ramp,
               "config": cfg.to_dict(),
               "measured": {"mean": measured.mean(), "std": measured.std()},
               "closed_form": {"mean": closed.mean(), "std": closed.std()},
-              "error": {"mean_abs": np.abs(err).mean(), "max_abs": np.abs(err).max(),
-                        "mean": err.mean()},
-              "seconds": seconds, "pulses_per_second": n_pulses / seconds}
+              "error": err, "seconds": m["seconds"],
+              "pulses_per_second": m["pulses_per_second"]}
     write_json(args.out / f"{args.name}.json", result)
     plotting.symmetry_point_histogram(measured.ravel(), closed.ravel(),
                                       f"{args.preset}: {args.rows}x{args.cols} devices, "
@@ -91,10 +76,9 @@ def cmd_symmetry_point(args) -> int:
     print(f"symmetry points ({args.preset}, {args.rows}x{args.cols}, {args.pairs} pairs): "
           f"pulse protocol mean {measured.mean():+.4f} (std {measured.std():.4f}), closed form "
           f"mean {closed.mean():+.4f} (std {closed.std():.4f}); |error| mean "
-          f"{np.abs(err).mean():.4f}, max {np.abs(err).max():.4f}")
+          f"{err['mean_abs']:.4f}, max {err['max_abs']:.4f}")
     print(f"wrote {args.out / args.name}.json and {args.name}.png")
     return 0
-
 
 
 def add_parsers(sub, fmt, epilog: str) -> None:
