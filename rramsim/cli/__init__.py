@@ -1,6 +1,6 @@
 """The ``rramsim`` command: one module per command group, each command one library call plus
 its output (:mod:`~rramsim.cli.devices`, :mod:`~rramsim.cli.train`, :mod:`~rramsim.cli.demo`,
-:mod:`~rramsim.cli.inference`)."""
+:mod:`~rramsim.cli.inference`, :mod:`~rramsim.cli.sweep`)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import argparse
 import sys
 
 from rramsim._version import __version__
-from rramsim.cli import demo, devices, inference, train
+from rramsim.cli import demo, devices, inference, sweep, train
 from rramsim.cli._common import physics_help
 from rramsim.errors import RramsimError
 
 #: The command modules, in the order ``rramsim --help`` lists their commands.
-COMMAND_GROUPS = (devices, train, demo, inference)
+COMMAND_GROUPS = (devices, train, demo, inference, sweep)
 
 
 def build_parser() -> argparse.ArgumentParser:
