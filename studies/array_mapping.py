@@ -38,10 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rramsim.experiments.mapping import run_mapping_task
 from rramsim.experiments.runner import run_tasks, study_args
 from rramsim.inference import exactness_check
-from rramsim.experiments.mapping import run_mapping_task
-from rramsim.plotting import pyplot, save_figure
+from rramsim.plotting import inference as plots
 from rramsim.results import write_json
 
 ROWS = (64, 128, 256, 512)
@@ -143,86 +143,6 @@ def check_exactness(runs: list[dict], n_test: int, data_dir=None) -> dict:
     return out
 
 
-def _style(label: str):
-    import re
-
-    if label == "full precision":
-        return dict(color="C3", ls="-")
-    k = 1 if label == "binary" else int(re.search(r"(\d)-bit", label).group(1))
-    color = {1: "k", 2: "C0", 3: "C1", 4: "C2"}[k]
-    ls = ("-." if "narrow" in label else "-") if label.startswith("BitSplit") else (
-        "--" if "DAC" not in label else ":")
-    return dict(color=color, ls=ls)
-
-
-def plot_accuracy(summary: dict, path, title: str, draws: dict | None = None):
-    """Accuracy against ADC bits, a panel per array height; at DRAW_ROWS, the min-max over
-    the programming draws of ``draws`` (:func:`summarise_draws`) as error bars."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(ROWS), figsize=(4.2 * len(ROWS), 4), sharey=True)
-    for ax, rows in zip(axes, ROWS):
-        for label, row in summary.items():
-            acc = row["accuracy"][rows]
-            spread = (draws or {}).get(label) if rows == DRAW_ROWS else None
-            yerr = None
-            if spread is not None:
-                yerr = [[100 * (acc[b] - spread["accuracy"][b]["min"]) for b in acc],
-                        [100 * (spread["accuracy"][b]["max"] - acc[b]) for b in acc]]
-            ax.errorbar(list(acc), [100 * a for a in acc.values()], yerr=yerr, marker="o",
-                        ms=3, capsize=2, label=label, **_style(label))
-        extra = (f", bars: min-max over draws {', '.join(map(str, (0,) + DRAWS))}"
-                 if draws and rows == DRAW_ROWS else "")
-        ax.set_title(f"{rows} rows per array{extra}", fontsize=9)
-        ax.set_xlabel("ADC bits")
-        ax.set_xticks(ADC_BITS)
-        ax.grid(alpha=0.3)
-        ax.set_ylim(0, 100)
-    axes[0].set_ylabel("test accuracy (%)")
-    axes[-1].legend(fontsize=7, loc="lower right")
-    fig.suptitle(title, fontsize=9)
-    return save_figure(fig, path)
-
-
-def plot_cost(summary: dict, path, title: str):
-    from matplotlib.ticker import FuncFormatter, NullFormatter
-
-    plt = pyplot()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
-    for label, row in summary.items():
-        conv = [row["adc_conversions"][r] for r in ROWS]
-        a1.plot(ROWS, conv, marker="o", ms=3, label=label, **_style(label))
-        # the trade-off: at each array height, the accuracy with the smallest adequate ADC
-        pts = [(row["adc_conversions"][r], 100 * row["accuracy"][r][row["min_adc_bits"][r]],
-                row["min_adc_bits"][r]) for r in ROWS if row["min_adc_bits"][r] is not None]
-        if pts:
-            a2.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3, label=label,
-                    **_style(label))
-            for c, a, b in pts:
-                a2.annotate(f"{b}b", (c, a), fontsize=6, xytext=(2, 2),
-                            textcoords="offset points")
-    a1.set_xscale("log", base=2)
-    a1.set_yscale("log")
-    a1.set_xticks(ROWS, [str(r) for r in ROWS])
-    a1.set_xlabel("rows per array")
-    a1.set_ylabel("ADC conversions per inference\n(BitSplit k-bit = k-bit bit-serial)")
-    a1.grid(alpha=0.3, which="both")
-    a1.legend(fontsize=7)
-    a2.set_xscale("log")
-    a2.xaxis.set_minor_formatter(NullFormatter())
-    a2.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    a2.set_xticks([1000, 2000, 5000, 10000, 20000, 50000, 100000])
-    lo = min(min(r["adc_conversions"].values()) for r in summary.values())
-    hi = max(max(r["adc_conversions"].values()) for r in summary.values())
-    a2.set_xlim(lo / 1.3, hi * 1.3)
-    a2.set_xlabel("ADC conversions per inference")
-    a2.set_ylabel("test accuracy (%) at the smallest adequate ADC")
-    a2.set_title(f"labels: ADC bits within {100 * TOLERANCE:.1f} points of the digital network",
-                 fontsize=8)
-    a2.grid(alpha=0.3, which="both")
-    fig.suptitle(title, fontsize=9)
-    return save_figure(fig, path)
-
-
 def main():
     args, tag = study_args(__doc__, "array_mapping", extra=lambda ap: ap.add_argument(
         "--test-images", type=int, default=None, help="test images (10000; quick: 2000)"))
@@ -241,8 +161,10 @@ def main():
                                           "exactness": exact, "runs": runs})
     title = (f"LeNet-5-style on MNIST mapped onto RRAM arrays (prog. error 5 %, read noise "
              f"1 %, {n_test} test images)")
-    plot_accuracy(summary, args.out / f"{tag}__accuracy.png", title, draws)
-    plot_cost(summary, args.out / f"{tag}__cost.png", title)
+    plots.accuracy_vs_adc_bits(summary, args.out / f"{tag}__accuracy.png", title, rows=ROWS,
+                               adc_bits=ADC_BITS, draws=draws, draw_rows=DRAW_ROWS,
+                               draw_ids=(0,) + DRAWS)
+    plots.adc_cost(summary, args.out / f"{tag}__cost.png", title, rows=ROWS, tolerance=TOLERANCE)
     print(f"\n{'network':24s} {'digital':>8s}  " + "  ".join(
         f"rows {r}: bits / conversions" for r in ROWS) + "   devices  latency cycles")
     for label, row in summary.items():

@@ -31,13 +31,10 @@ Outputs (``--out``, default ``plots/``):
 
 from __future__ import annotations
 
-
-import numpy as np
-
-from rramsim.networks import build_binary_mlp
 from rramsim.experiments.binary import run_binary_tasks as run_tasks
-from rramsim.plotting import pyplot, save_figure
 from rramsim.experiments.runner import study_args
+from rramsim.networks import build_binary_mlp
+from rramsim.plotting import binary as plots
 from rramsim.results import summary_stats, write_json
 
 FULL = dict(seeds=[0, 1, 2], epochs=3, finetune_epochs=2, train_subset=None, width=256,
@@ -98,56 +95,6 @@ def summarise(runs: list[dict], spec: dict) -> dict:
     return out
 
 
-def plot_accuracy(summary: dict, path, title: str):
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for k, m in enumerate(METHODS):
-        vals = 100 * np.array(summary[m]["values"])
-        ax.bar(k, vals.mean(), color=f"C{k}", alpha=0.5)
-        ax.scatter(np.full(len(vals), k), vals, color=f"C{k}", zorder=3, s=14)
-        ax.text(k, vals.mean(), f"{vals.mean():.2f} %", ha="center", va="bottom", fontsize=8)
-    if "BinaryDuo" in summary:
-        d = 100 * summary["BinaryDuo"]["decoupled_before_finetune"]["mean"]
-        ax.plot([0.75, 1.25], [d, d], "k--", lw=1, label="BinaryDuo after decoupling, before "
-                                                          "fine-tuning (= coupled ternary)")
-        ax.legend(fontsize=7, loc="lower right")
-    ax.set_xticks(range(len(METHODS)), [f"{m}\n{summary[m]['n_parameters']:,} params"
-                                        for m in METHODS], fontsize=8)
-    lo = min(100 * min(summary[m]["values"]) for m in METHODS)
-    ax.set_ylim(max(0, lo - 3), 100)
-    ax.set_ylabel("final test accuracy (%)")
-    ax.grid(alpha=0.3, axis="y")
-    ax.set_title(title, fontsize=9)
-    return save_figure(fig, path)
-
-
-def plot_curves(runs: list[dict], path, title: str):
-    """Test accuracy per epoch from epoch 1 (mean line, min-max band over seeds); BinaryDuo's
-    decoupled-before-fine-tuning accuracy marked at the decoupling epoch."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for k, m in enumerate(METHODS):
-        hs = [r["history"][1:] for r in runs if r["method"] == m]
-        ep = [h["epoch"] for h in hs[0]]
-        acc = 100 * np.array([[h["test_accuracy"] for h in hist] for hist in hs])
-        ax.plot(ep, acc.mean(axis=0), marker="o", ms=3, color=f"C{k}", label=m)
-        ax.fill_between(ep, acc.min(axis=0), acc.max(axis=0), alpha=0.2, color=f"C{k}")
-        if m == "BinaryDuo":
-            sel = [r for r in runs if r["method"] == m]
-            e = sel[0]["epochs"]
-            ax.axvline(e, color="gray", ls=":", lw=1)
-            ax.scatter([e], [100 * np.mean([r["decoupled_test_accuracy"] for r in sel])],
-                       marker="x", color="k", zorder=4,
-                       label="decoupled, before fine-tuning")
-    ax.set_xlabel("epoch (BinaryDuo: coupled ternary up to the dotted line, then decoupled "
-                  "binary)", fontsize=8)
-    ax.set_ylabel("test accuracy (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(title, fontsize=9)
-    return save_figure(fig, path)
-
-
 def main():
     args, tag = study_args(__doc__, "binaryduo")
     spec = QUICK if args.quick else FULL
@@ -158,8 +105,9 @@ def main():
     w = spec["width"]
     title = (f"MLP 784-{2 * w}x{spec['hidden_layers']}-10 on {spec['dataset']}, "
              f"{spec['epochs']} + {spec['finetune_epochs']} epochs, {len(spec['seeds'])} seeds")
-    plot_accuracy(summary, args.out / f"{tag}__accuracy.png", title)
-    plot_curves(runs, args.out / f"{tag}__learning_curves.png", title)
+    plots.binaryduo_accuracy(summary, args.out / f"{tag}__accuracy.png", title)
+    plots.binaryduo_learning_curves(runs, args.out / f"{tag}__learning_curves.png", title,
+                                    methods=METHODS)
     for m in METHODS:
         a = summary[m]["accuracy"]
         print(f"{m:15s} {100 * a['mean']:6.2f} % (+-{100 * a['std']:.2f}, "

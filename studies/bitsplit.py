@@ -42,12 +42,10 @@ per-run JSON and the trained networks (``.npz``, used by ``studies/array_mapping
 
 from __future__ import annotations
 
-import numpy as np
-
-from rramsim.networks import FLOOR_RUNS, kbit_act, scale_widths
 from rramsim.experiments.binary import run_binary_tasks as run_tasks
 from rramsim.experiments.runner import study_args
-from rramsim.plotting import pyplot, save_figure
+from rramsim.networks import FLOOR_RUNS, kbit_act, scale_widths
+from rramsim.plotting import bitsplit as plots
 from rramsim.results import summary_stats, write_json
 
 BITS = (2, 3, 4)
@@ -109,42 +107,6 @@ def summarise(runs: list[dict]) -> dict:
             for model, nets in out.items()}
 
 
-def plot_accuracy(summary: dict, path, title: str):
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(summary), figsize=(5.5 * len(summary), 5.2), squeeze=False)
-    for ax, (model, nets) in zip(axes[0], summary.items()):
-        for c, (label, key) in enumerate((
-                ("conventional k-bit", "{k}-bit"), ("BitSplit k-bit", "BitSplit {k}-bit"),
-                ("BitSplit k-bit, 1/sqrt(k)-wide paths (conventional's devices)",
-                 "BitSplit {k}-bit narrow"),
-                ("binary, sqrt(k)-wide (BitSplit k's devices and MACs)", "binary wide {k}x"))):
-            ks = [k for k in BITS if key.format(k=k) in nets]
-            if not ks:
-                continue
-            acc = [100 * np.array(nets[key.format(k=k)]["values"]) for k in ks]
-            ax.plot(ks, [a.mean() for a in acc], marker="o", color=f"C{c}", label=label)
-            ax.fill_between(ks, [a.min() for a in acc], [a.max() for a in acc], color=f"C{c}",
-                            alpha=0.2)
-        for name, color in (("binary", "gray"), ("full precision", "k")):
-            if name in nets:
-                b = 100 * np.array(nets[name]["values"])
-                label = "binary (+-1 activations)" if name == "binary" else name
-                ax.axhline(b.mean(), color=color, ls="--", lw=1, label=label)
-        ax.set_xticks(BITS)
-        ax.set_xlabel("activation bits k")
-        ax.set_ylabel("test accuracy (%)")
-        first = next(iter(nets.values()))
-        ns = sorted({len(r["values"]) for r in nets.values()})
-        seeds = f"{ns[0]}" if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
-        ax.set_title(f"{model} on {first['dataset']}, {first['epochs']} epochs "
-                     f"({seeds} seeds per point)", fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1)
-    fig.suptitle(title, fontsize=9)
-    fig.subplots_adjust(bottom=0.36)
-    return save_figure(fig, path)
-
-
 def main():
     args, tag = study_args(__doc__, "bitsplit", extra=lambda ap: ap.add_argument(
         "--vgg", action="store_true", help="also the small VGG on Fashion-MNIST"))
@@ -154,9 +116,9 @@ def main():
                      cache_dir=run_dir)
     summary = summarise(runs)
     write_json(args.out / f"{tag}.json", {"spec": spec, "summary": summary, "runs": runs})
-    plot_accuracy(summary, args.out / f"{tag}__accuracy.png",
-                  "BitSplit-Net vs conventional k-bit activations:\nequal 1-bit MACs "
-                  "(BitSplit k-bit), equal devices (narrow paths)")
+    plots.accuracy_vs_bits(summary, args.out / f"{tag}__accuracy.png",
+                           "BitSplit-Net vs conventional k-bit activations:\nequal 1-bit MACs "
+                           "(BitSplit k-bit), equal devices (narrow paths)", bits=BITS)
     for model, nets in summary.items():
         for net, row in nets.items():
             a = row["accuracy"]

@@ -29,13 +29,10 @@ Outputs (``--out``, default ``plots/``):
 
 from __future__ import annotations
 
-
-import numpy as np
-
-from rramsim.networks import build_binary_mlp
 from rramsim.experiments.binary import run_binary_tasks as run_tasks
-from rramsim.plotting import pyplot, save_figure
 from rramsim.experiments.runner import study_args
+from rramsim.networks import build_binary_mlp
+from rramsim.plotting import binary as plots
 from rramsim.results import summary_stats, write_json
 
 #: (label, activation spec) in order of precision; STE shapes as separate variants.
@@ -84,31 +81,6 @@ def summarise(runs: list[dict], spec: dict) -> dict:
     return out
 
 
-def plot_cosine(summary: dict, runs, spec, path, title: str):
-    plt = pyplot()
-    sigmas = spec["sigmas"]
-    fig, axes = plt.subplots(1, len(sigmas), figsize=(5.5 * len(sigmas), 4.2), squeeze=False)
-    labels = [label for label, _ in VARIANTS]
-    for ax, (k, sg) in zip(axes[0], enumerate(sigmas)):
-        for i, label in enumerate(labels):
-            vals = [r["mismatch"][k]["cosine"] for r in runs if r["variant"] == label]
-            halves = [r["mismatch"][k]["cosine_halves"] for r in runs if r["variant"] == label]
-            color = "C0" if "rect" in label and "full" not in label else (
-                "C1" if "triangle" in label else "C2")
-            ax.bar(i, np.mean(vals), color=color, alpha=0.5)
-            ax.scatter(np.full(len(vals), i), vals, color=color, s=12, zorder=3)
-            ax.scatter(np.full(len(halves), i) + 0.25, halves, color="gray", marker="_", s=60,
-                       zorder=3)
-        ax.set_xticks(range(len(labels)), labels, rotation=35, ha="right", fontsize=7)
-        ax.set_ylabel("cosine(STE gradient, smoothed-loss gradient)")
-        ax.set_ylim(min(0, ax.get_ylim()[0]), 1.05)
-        ax.axhline(0, color="k", lw=0.6)
-        ax.grid(alpha=0.3, axis="y")
-        ax.set_title(f"sigma = {sg} (grey: estimator reproducibility)", fontsize=8)
-    fig.suptitle(title, fontsize=9)
-    return save_figure(fig, path)
-
-
 def main():
     args, tag = study_args(__doc__, "gradient_mismatch")
     spec = QUICK if args.quick else FULL
@@ -119,7 +91,8 @@ def main():
     title = (f"gradient mismatch, MLP {'-'.join(map(str, spec['sizes']))} (real weights), "
              f"{spec['dataset']}, layer 1, {spec['n_coords']} coords x {spec['n_noise']} noise "
              f"samples, {len(spec['seeds'])} seeds")
-    plot_cosine(summary, runs, spec, args.out / f"{tag}__cosine.png", title)
+    plots.mismatch_cosine(runs, args.out / f"{tag}__cosine.png", title,
+                          variants=[label for label, _ in VARIANTS], sigmas=spec["sigmas"])
     print(f"{'variant':24s} " + "  ".join(f"cos @ sigma={sg:<6}" for sg in spec["sigmas"])
           + "  test acc")
     for label, _ in VARIANTS:

@@ -30,13 +30,12 @@ Outputs (``--out``, default ``plots/``):
 
 from __future__ import annotations
 
-
 import numpy as np
 
-from rramsim.networks import build_binary_mlp
 from rramsim.experiments.binary import run_binary_tasks as run_tasks
-from rramsim.plotting import pyplot, save_figure
 from rramsim.experiments.runner import study_args
+from rramsim.networks import build_binary_mlp
+from rramsim.plotting import binary as plots
 from rramsim.results import summary_stats, write_json
 
 FULL = dict(shifts=[-0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6], seeds=[0, 1, 2], epochs=3,
@@ -93,54 +92,6 @@ def summarise(runs: list[dict], shifts) -> dict:
     return out
 
 
-def plot_accuracy(summary: dict, path, title: str):
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 4.8))
-    for k, fam in enumerate(FAMILIES):
-        rows = summary[fam]["rows"]
-        th = [r["theta"] for r in rows]
-        m = np.array([100 * r["accuracy"]["mean"] for r in rows])
-        lo = m - [100 * r["accuracy"]["min"] for r in rows]
-        hi = np.array([100 * r["accuracy"]["max"] for r in rows]) - m
-        ax.errorbar(th, m, yerr=[lo, hi], marker="o", ms=4, capsize=3, color=f"C{k}",
-                    label=f"{fam}: fixed shift theta")
-        ln = summary[fam]["learnable"]
-        if ln:
-            a = ln["accuracy"]
-            ax.errorbar([ln["learned_theta_mean"]], [100 * a["mean"]],
-                        yerr=[[100 * (a["mean"] - a["min"])], [100 * (a["max"] - a["mean"])]],
-                        marker="*", ms=11, capsize=3, color=f"C{k}", ls="none",
-                        label=f"{fam}: learnable threshold (at its mean learned theta)")
-    ax.set_xlabel("threshold shift theta (activation = +1 where x >= theta)")
-    ax.set_ylabel("final test accuracy (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
-    ax.set_title(title, fontsize=9)
-    return save_figure(fig, path)
-
-
-def plot_fraction(summary: dict, path, title: str):
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for k, fam in enumerate(FAMILIES):
-        rows = summary[fam]["rows"]
-        ax.plot([r["theta"] for r in rows],
-                [r["fraction_positive"]["mean"] for r in rows], marker="o", color=f"C{k}",
-                label=fam)
-        ln = summary[fam]["learnable"]
-        if ln:
-            ax.plot([ln["learned_theta_mean"]], [ln["fraction_positive"]["mean"]], marker="*",
-                    ms=11, color=f"C{k}", ls="none", label=f"{fam}: learnable threshold")
-    ax.axhline(0.5, color="gray", lw=0.8, ls=":")
-    ax.set_xlabel("threshold shift theta")
-    ax.set_ylabel("fraction of +1 activations (test set, all binary layers)")
-    ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    ax.set_title(title, fontsize=9)
-    return save_figure(fig, path)
-
-
 def main():
     args, tag = study_args(__doc__, "unbalanced_threshold")
     spec = QUICK if args.quick else FULL
@@ -150,8 +101,8 @@ def main():
     write_json(args.out / f"{tag}.json", {"spec": spec, "summary": summary, "runs": runs})
     title = (f"binary MLP {'-'.join(map(str, spec['sizes']))}, {spec['dataset']}, "
              f"{spec['epochs']} epochs, {len(spec['seeds'])} seeds")
-    plot_accuracy(summary, args.out / f"{tag}__accuracy.png", title)
-    plot_fraction(summary, args.out / f"{tag}__fraction_positive.png", title)
+    plots.threshold_accuracy(summary, args.out / f"{tag}__accuracy.png", title)
+    plots.threshold_fraction_positive(summary, args.out / f"{tag}__fraction_positive.png", title)
     for fam in FAMILIES:
         s = summary[fam]
         print(f"\n{fam}:  theta  accuracy (mean, min-max)   fraction +1")

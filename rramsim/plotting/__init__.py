@@ -1,150 +1,37 @@
-"""Figures. Pure functions from results (dicts / arrays) to a saved PNG; no computation here."""
+"""Figures: pure functions from results (dicts / arrays, as the studies store them in JSON) to
+a saved PNG; no computation here beyond what a figure shows (means, ranges).
 
-from __future__ import annotations
+Figures are drawn with matplotlib's object-oriented API, never through pyplot
+(:mod:`rramsim.plotting.base`): drawing changes no backend and leaves no figure open, so the
+functions are safe to call from a notebook or an interactive session. matplotlib itself is
+imported on the first figure, so importing rramsim stays cheap.
 
-from pathlib import Path
+One module per topic; the device and training figures are also available here::
 
-import numpy as np
+    devices      pulse_response, symmetry_point_histogram
+    training     learning_curves, weight_histograms, accuracy_vs_asymmetry,
+                 weights_vs_symmetry_points
+    binary       BinaryDuo, unbalanced thresholds, gradient mismatch (binary-network studies)
+    bitsplit     accuracy against activation bits (BitSplit study)
+    inference    accuracy against ADC bits, ADC cost (array-mapping study)
+    regression   the WES loss study
+    sweep        a metric against a swept key (``rramsim sweep``)
+"""
 
-
-def pyplot():
-    """matplotlib's pyplot on the file-only Agg backend (imported lazily: importing rramsim
-    stays cheap)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_figure(fig, path) -> Path:
-    """Lay out ``fig``, write it to ``path`` (PNG, 120 dpi; folders created) and close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    pyplot().close(fig)
-    return path
-
-
-def pulse_response(weights, n_up: int, n_down: int, title: str, path) -> Path:
-    """Weight after each pulse (weights: (n_pulses + 1,) or (n_pulses + 1, n_devices))."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    w = np.asarray(weights)
-    ax.plot(np.arange(len(w)), w, lw=1)
-    ax.axvline(n_up, color="gray", ls=":", lw=1)
-    ax.set_xlabel(f"pulse number ({n_up} up, then {n_down} down)")
-    ax.set_ylabel("weight w (normalised)")
-    ax.set_title(title, fontsize=9)
-    return save_figure(fig, path)
-
-
-def symmetry_point_histogram(measured, closed_form, title: str, path) -> Path:
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    bins = np.linspace(min(np.min(measured), np.min(closed_form)),
-                       max(np.max(measured), np.max(closed_form)), 60)
-    axes[0].hist(closed_form, bins=bins, alpha=0.6, label="closed form")
-    axes[0].hist(measured, bins=bins, alpha=0.6, label="pulse protocol")
-    axes[0].set_xlabel("symmetry point w_sp")
-    axes[0].set_ylabel("devices")
-    axes[0].legend(fontsize=8)
-    axes[1].scatter(closed_form, measured, s=2, alpha=0.4)
-    lim = [bins[0], bins[-1]]
-    axes[1].plot(lim, lim, "k--", lw=0.8)
-    axes[1].set_xlabel("closed form")
-    axes[1].set_ylabel("pulse protocol")
-    fig.suptitle(title, fontsize=9)
-    return save_figure(fig, path)
-
-
-def learning_curves(curves: dict[str, list[dict]], path, title: str = "") -> Path:
-    """Test accuracy per epoch; ``curves`` maps a label to a history (list of epoch records)
-    or to a list of histories (several seeds: mean line, min-max band)."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for label, hist in curves.items():
-        runs = hist if hist and isinstance(hist[0], list) else [hist]
-        epochs = [r["epoch"] for r in runs[0]]
-        acc = np.array([[100 * r["test_accuracy"] for r in run] for run in runs])
-        line, = ax.plot(epochs, acc.mean(axis=0), marker="o", ms=3, label=label)
-        if len(runs) > 1:
-            ax.fill_between(epochs, acc.min(axis=0), acc.max(axis=0), alpha=0.2,
-                            color=line.get_color())
-    ax.set_xlabel("epoch")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_ylim(0, 100)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(title, fontsize=9)
-    return save_figure(fig, path)
-
-
-def weight_histograms(layers: dict[str, np.ndarray], path, title: str = "") -> Path:
-    """One histogram per layer of its weights."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(layers), figsize=(3.2 * len(layers), 3))
-    for ax, (name, w) in zip(np.atleast_1d(axes), layers.items()):
-        ax.hist(np.ravel(w), bins=80)
-        ax.set_title(name, fontsize=9)
-        ax.set_xlabel("weight")
-    fig.suptitle(title, fontsize=9)
-    return save_figure(fig, path)
-
-
-def accuracy_vs_asymmetry(summary: dict, path) -> Path:
-    """Final test accuracy against up_down, with and without zero-shifting (mean, min-max)."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for label, rows in summary["curves"].items():
-        x = [r["up_down"] for r in rows]
-        m = [100 * r["mean"] for r in rows]
-        lo = [100 * (r["mean"] - r["min"]) for r in rows]
-        hi = [100 * (r["max"] - r["mean"]) for r in rows]
-        ax.errorbar(x, m, yerr=[lo, hi], marker="o", ms=4, capsize=3, label=label)
-    for label, acc in summary.get("baselines", {}).items():
-        ax.axhline(100 * acc, ls="--", lw=1, color="gray" if "float" in label else "k",
-                   label=label)
-    ax.set_xlabel("up/down asymmetry up_down (down step = (1 - up_down) x up step)")
-    ax.set_ylabel("final test accuracy (%)")
-    ax.set_ylim(0, 100)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(summary.get("title", ""), fontsize=9)
-    return save_figure(fig, path)
-
-
-def weights_vs_symmetry_points(panels: dict[str, list[dict]], path, title: str = "") -> Path:
-    """Scatter of trained device weights w (and references r) against each device's symmetry
-    point: one column per run (``panels[label]``), one row per layer (the list of
-    :func:`rramsim.experiments.layer_weights_vs_symmetry_point` dicts, each with ``layer``)."""
-    plt = pyplot()
-    n_rows = max(len(v) for v in panels.values())
-    fig, axes = plt.subplots(n_rows, len(panels), figsize=(3.9 * len(panels), 3.3 * n_rows),
-                             squeeze=False)
-    for col, (label, layers) in enumerate(panels.items()):
-        for row, d in enumerate(layers):
-            ax = axes[row][col]
-            ax.scatter(d["symmetry_point"], d["device_weight"], s=1, alpha=0.3, label="device w")
-            ax.scatter(d["symmetry_point"], d["reference"], s=1, alpha=0.3, color="C3",
-                       label="reference r")
-            sp = np.asarray(d["symmetry_point"])
-            lo, hi = np.percentile(sp, [0.5, 99.5])
-            pad = 0.1 * (hi - lo) + 0.05
-            lim = [min(lo - pad, -0.2), max(hi + pad, 0.6)]
-            ax.plot(lim, lim, "k--", lw=0.8)
-            ax.set_xlim(lim)
-            ax.set_xlabel("device symmetry point w_sp")
-            ax.set_ylabel(f"layer {d.get('layer', row + 1)}: w, r")
-            if row == 0:
-                ax.set_title(label, fontsize=9)
-                ax.legend(fontsize=7, markerscale=8, loc="upper left")
-            if "slope_device_weight" in d:
-                ax.text(0.97, 0.03, f"slope of w on w_sp: {d['slope_device_weight']:.2f}\n"
-                                    f"slope of w - r on w_sp: {d['slope_weight']:.2f}",
-                        transform=ax.transAxes, ha="right", va="bottom", fontsize=7)
-    fig.suptitle(title, fontsize=9)
-    return save_figure(fig, path)
+from rramsim.plotting import (  # noqa: F401
+    binary,
+    bitsplit,
+    devices,
+    inference,
+    regression,
+    sweep,
+    training,
+)
+from rramsim.plotting.base import save_figure, subplots  # noqa: F401
+from rramsim.plotting.devices import pulse_response, symmetry_point_histogram  # noqa: F401
+from rramsim.plotting.training import (  # noqa: F401
+    accuracy_vs_asymmetry,
+    learning_curves,
+    weight_histograms,
+    weights_vs_symmetry_points,
+)

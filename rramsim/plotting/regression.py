@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rramsim.plotting import pyplot, save_figure
+from rramsim.plotting.base import save_figure, subplots
 
-#: Display names of the metrics (keys of :func:`rramsim.regression.regression_metrics`).
+#: Display names of the metrics (keys of :func:`rramsim.metrics.regression_metrics`).
 REGION_NAMES = {"rmse": "overall", "rmse_low_tail": "lowest 5 %", "rmse_high_tail": "highest 5 %",
                 "rmse_tails": "both 5 % tails", "rmse_low_density": "low density"}
 
@@ -22,11 +22,10 @@ def label_histograms(summaries: dict[str, dict], path, title: str = "") -> Path:
     """The data: for each shape (one column), the training-label histogram with the fitted
     density (top) and a stretch of the clean and noisy label curve (bottom).
 
-    ``summaries[shape]`` is :func:`rramsim.regression.data_summary`'s dict.
+    ``summaries[shape]`` is :func:`rramsim.experiments.regression.data_summary`'s dict.
     """
-    plt = pyplot()
     n = len(summaries)
-    fig, axes = plt.subplots(2, n, figsize=(3.6 * n, 5.6), squeeze=False)
+    fig, axes = subplots(2, n, figsize=(3.6 * n, 5.6), squeeze=False)
     for k, (shape, s) in enumerate(summaries.items()):
         ax = axes[0, k]
         edges = np.linspace(0, 1, s["bins"] + 1)
@@ -60,10 +59,9 @@ def rmse_by_region(overall: dict, change: dict, losses: list[str], path, title: 
     """Grouped bars, one column of panels per shape: top, the RMSE of each loss in each region
     (mean over runs); bottom, its change against MSE in the same runs (%, mean and std over the
     paired runs). ``overall[shape][loss label][metric]`` and ``change[...]`` hold summary
-    statistics (:func:`rramsim.regression.summarise_runs`)."""
-    plt = pyplot()
+    statistics (:func:`rramsim.experiments.regression.summarise_runs`)."""
     shapes = list(overall)
-    fig, axes = plt.subplots(2, len(shapes), figsize=(4.2 * len(shapes), 6.4), squeeze=False)
+    fig, axes = subplots(2, len(shapes), figsize=(4.2 * len(shapes), 6.4), squeeze=False)
     x = np.arange(len(regions))
     width = 0.8 / len(losses)
     colors = _loss_colors(losses)
@@ -108,10 +106,9 @@ def prediction_histograms(panels: dict[str, dict], path, title: str = "") -> Pat
     """Histograms of the predictions of several losses against the true test labels, one panel
     per shape. ``panels[shape] = {"test_counts": [...], "pred_counts": {loss label: [...]},
     "overlap": {loss label: value}}`` with counts as from
-    :func:`rramsim.regression.histogram_counts` (first and last entries: overflow bins)."""
-    plt = pyplot()
+    :func:`rramsim.metrics.histogram_counts` (first and last entries: overflow bins)."""
     n = len(panels)
-    fig, axes = plt.subplots(1, n, figsize=(3.8 * n, 4.0), squeeze=False)
+    fig, axes = subplots(1, n, figsize=(3.8 * n, 4.0), squeeze=False)
     for ax, (shape, p) in zip(axes[0], panels.items()):
         tc = np.asarray(p["test_counts"], dtype=float)
         bins = tc.size - 2
@@ -141,10 +138,9 @@ def rmse_vs_beta(by_noise: dict, betas: list[float], path, title: str = "",
     """RMSE (mean over seeds) against the WES hyperparameter beta, one panel per shape, one
     colour per noise level, one line style per metric; beta = 0 is the MSE run.
     ``by_noise[shape][noise][loss label][metric]`` holds summary statistics."""
-    plt = pyplot()
     shapes = list(by_noise)
     styles = {"rmse": "-", "rmse_tails": "--", "rmse_low_density": ":"}
-    fig, axes = plt.subplots(1, len(shapes), figsize=(4.2 * len(shapes), 3.8), squeeze=False)
+    fig, axes = subplots(1, len(shapes), figsize=(4.2 * len(shapes), 3.8), squeeze=False)
     for ax, shape in zip(axes[0], shapes):
         for c, (noise, d) in enumerate(by_noise[shape].items()):
             xs = [0.0] + list(betas)
@@ -169,8 +165,7 @@ def analog_rmse(rows: list[dict], path, title: str = "",
     one device share a hue (darker: the first loss)."""
     import matplotlib
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(9.5, 4.2))
+    fig, ax = subplots(figsize=(9.5, 4.2))
     x = np.arange(len(metrics))
     width = 0.8 / max(len(rows), 1)
     devices = list(dict.fromkeys(r.get("device", r["label"]) for r in rows))
