@@ -303,3 +303,10 @@ def test_a_killed_dask_worker_point_is_rerun_and_recorded_once(tmp_path):
     assert killed and not killed[0][1], "no worker was killed in the middle of a point"
     assert _records(tmp_path / "dask") == _records(tmp_path / "ref")
     assert len(list((tmp_path / "dask" / "records").glob("*.json"))) == 2
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "studies" / "sweeps").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_the_shipped_sweep_specs_parse(path):
+    s = sw.parse_sweep(sw.load_spec(path), source=str(path))
+    assert len(s.points) >= 2 and s.keys
