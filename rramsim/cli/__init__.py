@@ -5,6 +5,7 @@ its output (:mod:`~rramsim.cli.devices`, :mod:`~rramsim.cli.train`, :mod:`~rrams
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from rramsim._version import __version__
@@ -45,6 +46,9 @@ def main(argv=None) -> int:
     except FloatingPointError as exc:  # a run that diverged: say so, no traceback
         print(f"\nrramsim {args.command}: error: {exc}; try a smaller --lr", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into head & co.: stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
