@@ -236,3 +236,19 @@ def test_bad_spec_json_names_the_option(tmp_path, capsys):
         err = capsys.readouterr().err
         assert words in err and err.count("\n") == 1, err
     assert not (tmp_path / "x").exists()  # nothing created before the input was checked
+
+
+def test_preset_file_problems_are_one_line(tmp_path, capsys):
+    (tmp_path / "empty.toml").write_text("")
+    (tmp_path / "meta_only.toml").write_text('[meta]\ndescription = "nothing else"\n')
+    (tmp_path / "binary.toml").write_bytes(b"\xff\xfe\x00\x81garbage")
+    (tmp_path / "folder.toml").mkdir()
+    (tmp_path / "plainfolder").mkdir()
+    cases = [("empty.toml", "sets nothing"), ("meta_only.toml", "sets nothing"),
+             ("binary.toml", "is not a text (TOML) file"), ("folder.toml", "is a folder"),
+             ("plainfolder", "is a folder")]
+    for name, words in cases:
+        assert main(["pulse-response", "--preset", str(tmp_path / name), "--up", "2",
+                     "--out", str(tmp_path / "out")]) == 2, name
+        err = capsys.readouterr().err
+        assert words in err and str(tmp_path / name) in err and err.count("\n") == 1, err

@@ -31,10 +31,15 @@ def available_presets() -> list[str]:
 
 def find_preset(name_or_path: str | os.PathLike) -> Path:
     """Resolve a preset name (``devices/NAME.toml``) or a path to a TOML file."""
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise ConfigError(f"a preset is a name or a path to a .toml file, got "
+                          f"{type(name_or_path).__name__}")
     p = Path(name_or_path)
-    if p.suffix == ".toml" or os.sep in str(name_or_path):
+    if p.suffix == ".toml" or os.sep in str(name_or_path) or p.is_dir():
         if p.is_file():
             return p
+        if p.is_dir():
+            raise ConfigError(f"preset {str(p)!r} is a folder, not a .toml file")
         raise ConfigError(f"preset file {str(p)!r} does not exist")
     for d in preset_dirs():
         cand = d / f"{name_or_path}.toml"
@@ -63,9 +68,16 @@ def load_preset(name_or_path: str | os.PathLike | None = None,
         path = find_preset(name_or_path)
         try:
             data = tomllib.loads(path.read_text())
+        except UnicodeDecodeError:
+            raise ConfigError(f"preset {str(path)!r} is not a text (TOML) file") from None
+        except OSError as exc:
+            raise ConfigError(f"preset {str(path)!r} cannot be read: {exc.strerror}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"preset {str(path)!r} is not valid TOML: {exc}") from None
         data.pop("meta", None)  # free-form provenance (source, citation); not configuration
+        if not data:  # would silently run on the built-in defaults, which no preset uses
+            raise ConfigError(f"preset {str(path)!r} sets nothing: give at least a [device] "
+                              f"section (see devices/*.toml)")
         cfg = TileConfig.from_dict(data, source=f"preset {path.name}")
     return cfg.with_overrides(overrides) if overrides else cfg
 
