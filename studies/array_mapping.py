@@ -4,7 +4,7 @@ inference arrays, and what does it cost in ADC conversions?
 The trained LeNet-5-style networks of ``studies/bitsplit.py`` (seed 0: full precision,
 binary, conventional k-bit and BitSplit k-bit, k = 2, 3, 4, and BitSplit with 1/sqrt(k)-wide
 paths, k = 2, 4, which holds the conventional network's number of devices) are mapped onto
-arrays (:func:`rramsim.mapping.map_network`) with their hidden weight layers on arrays and the
+arrays (:func:`rramsim.inference.map_network`) with their hidden weight layers on arrays and the
 first and last layers digital, and evaluated on the MNIST test set for every ADC resolution (1
 to 8 bits) and array height (64, 128, 256, 512 rows). Conventional k-bit networks are run
 bit-serially (k cycles of a 1-bit DAC, shift-and-add; the same number of ADC conversions as
@@ -126,7 +126,7 @@ def summarise_draws(runs: list[dict]) -> dict:
 
 def check_exactness(runs: list[dict], n_test: int, data_dir=None) -> dict:
     """Per network: ideal arrays with a wide ADC against the digital twin and the network
-    (:func:`rramsim.mapping.exactness_check`) on the study's test images."""
+    (:func:`rramsim.inference.exactness_check`) on the study's test images."""
     from rramsim.data import train_test
     from rramsim.networks import load_model
 

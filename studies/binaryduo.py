@@ -13,7 +13,7 @@ Fashion-MNIST (first and last layers full precision, hidden weights ``alpha_o si
   ``epochs + finetune_epochs`` epochs at lr 3e-3;
 - BinaryDuo: the coupled network 784-256-256-256-10 with ternary activations
   ``round(2 clip(x, 0, 1)) / 2`` trained ``epochs`` epochs at lr 3e-3, decoupled
-  (:func:`rramsim.binary_nets.decouple`: same outputs, width 512, {0, 1} activations), then
+  (:func:`rramsim.networks.decouple`: same outputs, width 512, {0, 1} activations), then
   fine-tuned ``finetune_epochs`` epochs at lr 3e-4;
 - full precision: the same 784-512-512-512-10 with real weights and ReLU, same epochs as plain.
 

@@ -5,7 +5,7 @@ Function"): if each bit of a k-bit activation travels through its own binary pat
 merge only at the logits, does the network keep the accuracy of the conventional k-bit network
 of the same cost, while every hidden layer sees 1-bit inputs like a binary network?
 
-Networks (``rramsim.binary_nets``; first and last layers full precision, hidden weights
+Networks (``rramsim.networks``; first and last layers full precision, hidden weights
 ``alpha_o sign(W)``):
 
 - binary: activations ``sign(x)`` (+-1);

@@ -157,7 +157,7 @@ def add_parsers(sub, fmt, epilog: str) -> None:
 
     p = sub.add_parser("train-binary", formatter_class=fmt,
                        help="train a binary network (BNN / XNOR / Bi-Real) on (Fashion-)MNIST",
-                       description="Train one of the binary networks of rramsim.binary_nets "
+                       description="Train one of the binary networks of rramsim.networks "
                                    "with its floor settings (FLOOR_RUNS): mlp and lenet on "
                                    "MNIST, vgg and its full-precision twin vgg_fp on "
                                    "Fashion-MNIST, lenet5 (full precision). Writes "

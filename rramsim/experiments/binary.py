@@ -84,7 +84,7 @@ def run_task(task: dict) -> dict:
       cosine_halves}``).
 
     With ``save_model`` (a path), the trained network is saved there
-    (:func:`rramsim.models.save_model`) and the result gets ``model_path``.
+    (:func:`rramsim.networks.save_model`) and the result gets ``model_path``.
 
     Returns the task dict plus ``history``, ``final_test_accuracy``, ``n_parameters`` and
     kind-specific fields.

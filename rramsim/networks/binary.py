@@ -412,7 +412,7 @@ def decouple(model: Sequential) -> Sequential:
     spec = getattr(model, "spec", None)
     if spec is None or spec.get("kind") not in ("binary_mlp", "binary_lenet", "binary_vgg") \
             or spec.get("family") != "xnor":
-        raise InputError("decouple needs an xnor-family network from rramsim.binary_nets")
+        raise InputError("decouple needs an xnor-family network built by rramsim.networks")
     try:
         act = get_quantizer(spec["act"])
     except ValueError:  # relu, hardtanh, learnable threshold
