@@ -10,7 +10,7 @@ import sys
 
 from rramsim._version import __version__
 from rramsim.cli import demo, devices, inference, sweep, train
-from rramsim.cli._common import physics_help
+from rramsim.cli._common import Parser, UsageError, physics_help
 from rramsim.errors import RramsimError
 
 #: The command modules, in the order ``rramsim --help`` lists their commands.
@@ -19,7 +19,7 @@ COMMAND_GROUPS = (devices, train, demo, inference, sweep)
 
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="rramsim", formatter_class=fmt,
         description="Pulse-level simulator of analog training on resistive (RRAM) crossbar "
                     "arrays. Weights are normalised conductance differences w - r; every update "
@@ -34,13 +34,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:  # argparse's complaint, in one line
+        print(exc, file=sys.stderr)
+        return 2
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
     try:
         return int(args.func(args) or 0)
-    except RramsimError as exc:  # bad input: one line; anything else is a bug and keeps its traceback
+    except RramsimError as exc:  # bad input: one line; any other error is a bug: traceback
         print(f"rramsim {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except FloatingPointError as exc:  # a run that diverged: say so, no traceback

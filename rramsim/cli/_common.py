@@ -14,6 +14,78 @@ from rramsim.errors import InputError
 PHYSICS_EPILOG_SECTIONS = ("device", "update", "forward", "backward", "reference", "mapping")
 
 
+class UsageError(InputError):
+    """A command-line argument that argparse rejected (printed as one line, exit code 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``rramsim CMD: error: argument --x: ...`` and a pointer
+    to ``--help``, raised as :class:`UsageError` so that ``main`` returns 2 instead of exiting."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+
+
+def int_range(lo: int, hi: int | None = None):
+    """argparse type: an integer in [lo, hi]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if value < lo or (hi is not None and value > hi):
+            want = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+            raise argparse.ArgumentTypeError(f"must be an integer {want}, got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def positive_float(what: str):
+    """argparse type: a finite number > 0; the message names ``what`` it is."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (value > 0 and value < float("inf")):
+            raise argparse.ArgumentTypeError(f"{what} must be a positive finite number, got "
+                                             f"{text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def file_stem(text: str) -> str:
+    """argparse type: a file name stem inside the output folder (no folders, not hidden)."""
+    if not text or text.strip() != text or "/" in text or "\\" in text or text.startswith("."):
+        raise argparse.ArgumentTypeError(f"must be a plain file name (no '/', not empty, not "
+                                         f"starting with '.'), got {text!r}")
+    return text
+
+
+def folder(text: str) -> Path:
+    """argparse type: a folder path (not empty)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a folder, got an empty string")
+    return Path(text)
+
+
 def _section_help(section: str, cls) -> list[str]:
     lines = []
     for name, default, unit, valid, doc in cls.field_docs():
@@ -54,16 +126,22 @@ def _add_config_args(p: argparse.ArgumentParser, default_preset: str | None):
                         " keys listed below)")
 
 
-def _add_common(p: argparse.ArgumentParser, out_default: str):
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same numbers)")
-    p.add_argument("--out", type=Path, default=Path(out_default),
-                   help=f"output folder for JSON and PNG (default: {out_default})")
+def _add_common(p: argparse.ArgumentParser, out_default: str, writes: str = "JSON and PNG"):
+    p.add_argument("--seed", type=int_range(0), default=0,
+                   help="random seed, an integer >= 0 (default 0; same seed, same numbers)")
+    p.add_argument("--out", type=folder, default=Path(out_default),
+                   help=f"output folder for the {writes} (default: {out_default}; created)")
+
+
+def data_dir_arg(p: argparse.ArgumentParser):
+    p.add_argument("--data-dir", default=None, metavar="DIR",
+                   help="folder with the data set's four IDX files, gzip-compressed or not "
+                        "(default: $RRAMSIM_DATA_DIR / $RRAMSIM_FASHION_DIR, else the packaged "
+                        "MNIST or Debian's Fashion-MNIST)")
 
 
 def _config(args) -> TileConfig:
-    cfg = load_preset(args.preset, args.overrides)
-    return cfg
-
+    return load_preset(args.preset, args.overrides)
 
 
 def output_dir(path, option: str = "--out") -> Path:

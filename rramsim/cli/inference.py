@@ -6,7 +6,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from rramsim.cli._common import _add_common, array_help, output_dir
+from rramsim.cli._common import _add_common, array_help, data_dir_arg, int_range, output_dir
 
 
 def cmd_map(args) -> int:
@@ -26,7 +26,7 @@ def cmd_map(args) -> int:
     images = model.spec.get("kind") != "mlp"
     if images:
         x_cal, x_test = x_cal.reshape(-1, 1, 28, 28), x_test.reshape(-1, 1, 28, 28)
-    n = args.test_images or len(x_test)
+    n = len(x_test) if args.test_images is None else min(args.test_images, len(x_test))
     x_test, y_test = x_test[:n], y_test[:n]
     t0 = time.perf_counter()
     digital = map_network(model, backend="digital").evaluate(x_test, y_test)
@@ -36,7 +36,8 @@ def cmd_map(args) -> int:
     path = write_json(args.out / "mapping.json", {
         "model": str(args.model), "spec": model.spec, "backend": args.backend,
         "array": None if args.backend == "digital" else dataclasses.asdict(cfg),
-        "dataset": args.dataset, "test_images": n, "seed": args.seed,
+        "dataset": args.dataset, "test_images": n, "calibration_images": len(x_cal),
+        "seed": args.seed,
         "digital_accuracy": digital, "accuracy": acc, "cost": cost,
         "seconds": time.perf_counter() - t0})
     print(f"digital network: {100 * digital:.2f} %; {args.backend}: {100 * acc:.2f} % on {n} "
@@ -72,11 +73,13 @@ def add_parsers(sub, fmt, epilog: str) -> None:
                    help="array setting, e.g. --set array.adc_bits=4 (repeatable; keys below)")
     p.add_argument("--backend", choices=("arrays", "digital"), default="arrays",
                    help="arrays (default) or the digital twin (bit-packed integer arithmetic)")
-    p.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
-    p.add_argument("--test-images", type=int, default=None,
-                   help="evaluate on the first N test images (default: all 10,000)")
-    p.add_argument("--calibration-images", type=int, default=500,
-                   help="training images that calibrate the DAC and ADC ranges (default 500)")
-    p.add_argument("--data-dir", default=None)
-    _add_common(p, "out/map")
+    p.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist",
+                   help="test set (default mnist)")
+    p.add_argument("--test-images", type=int_range(1, 10000), default=None,
+                   help="evaluate on the first N test images, 1-10,000 (default: all 10,000)")
+    p.add_argument("--calibration-images", type=int_range(1, 60000), default=500,
+                   help="training images that calibrate the DAC and ADC ranges, 1-60,000 "
+                        "(default 500)")
+    data_dir_arg(p)
+    _add_common(p, "out/map", "mapping.json")
     p.set_defaults(func=cmd_map)

@@ -1,11 +1,19 @@
-"""``rramsim train`` (the MNIST MLP on simulated tiles) and ``train-binary`` (binary and BitSplit networks)."""
+"""``rramsim train`` (the MNIST MLP on simulated tiles) and ``train-binary`` (binary and BitSplit
+networks)."""
 
 from __future__ import annotations
 
 import json
 import sys
 
-from rramsim.cli._common import _add_common, _add_config_args, output_dir
+from rramsim.cli._common import (
+    _add_common,
+    _add_config_args,
+    data_dir_arg,
+    int_range,
+    output_dir,
+    positive_float,
+)
 from rramsim.config import ConfigError, load_preset
 from rramsim.errors import InputError
 
@@ -30,6 +38,10 @@ def cmd_train(args) -> int:
         if args.sp_method is not None and not cfg.reference.zero_shift:
             raise ConfigError("--sp-method chooses how zero-shifting finds the symmetry points: "
                               "it needs --zero-shift (or --set reference.zero_shift=true)")
+    n_train = args.train_subset or 60000
+    if args.batch_size > n_train:
+        raise InputError(f"--batch-size {args.batch_size} is larger than the {n_train:,} "
+                         f"training images")
     output_dir(args.out)
     label = "floating point" if cfg is None else args.preset + (" + zero-shift"
                                                                  if args.zero_shift else "")
@@ -53,7 +65,7 @@ def cmd_train(args) -> int:
     plotting.learning_curves({label: history}, args.out / "learning_curve.png",
                              f"MNIST MLP, {label}")
     layers = {}
-    for k, layer in enumerate(l for l in model.layers if hasattr(l, "n_in")):
+    for k, layer in enumerate(la for la in model.layers if hasattr(la, "n_in")):
         W = layer.get_weights()[0] if hasattr(layer, "tile") else layer.weight.value
         layers[f"layer {k + 1} ({layer.n_in}->{layer.n_out})"] = W
     plotting.weight_histograms(layers, args.out / "weight_histogram.png", f"weights, {label}")
@@ -140,19 +152,21 @@ def add_parsers(sub, fmt, epilog: str) -> None:
                    help="with --zero-shift: how the symmetry points are found, by the pulse "
                         "protocol or from the closed form (default: the preset's "
                         "reference.sp_method, pulses)")
-    p.add_argument("--epochs", type=int, default=10, help="training epochs (default 10)")
-    p.add_argument("--batch-size", type=int, default=1,
-                   help="mini-batch size; a batch is applied as consecutive rank-one updates "
-                        "(default 1)")
-    p.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
-    p.add_argument("--train-subset", type=int, default=None,
-                   help="train on a seeded random subset of N images (default: all 60,000)")
-    p.add_argument("--data-dir", default=None,
-                   help="folder with the MNIST IDX files (default: $RRAMSIM_DATA_DIR or the "
-                        "packaged copy)")
+    p.add_argument("--epochs", type=int_range(1), default=10,
+                   help="training epochs, >= 1 (default 10)")
+    p.add_argument("--batch-size", type=int_range(1), default=1,
+                   help="mini-batch size, 1 to the number of training images; a batch is "
+                        "applied as consecutive rank-one updates (default 1)")
+    p.add_argument("--lr", type=positive_float("lr"), default=0.01,
+                   help="SGD learning rate, > 0 (default 0.01)")
+    p.add_argument("--train-subset", type=int_range(1, 60000), default=None,
+                   help="train on a seeded random subset of N images, 1-60,000 (default: all "
+                        "60,000; in this setting, batch 1 and lr 0.01, the network stays at "
+                        "chance below about 10,000 images)")
+    data_dir_arg(p)
     p.add_argument("--save-model", action="store_true", help="also write model.npz")
     p.add_argument("--quiet", action="store_true", help="no progress line")
-    _add_common(p, "out/train")
+    _add_common(p, "out/train", "history.json, learning_curve.png, weight_histogram.png")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("train-binary", formatter_class=fmt,
@@ -163,23 +177,33 @@ def add_parsers(sub, fmt, epilog: str) -> None:
                                    "Fashion-MNIST, lenet5 (full precision). Writes "
                                    "history.json and model.npz.")
     p.add_argument("--net", choices=("mlp", "lenet", "vgg", "vgg_fp", "lenet5"),
-                   default="lenet", help="network (default lenet)")
+                   default="lenet",
+                   help="network (default lenet); its data set, epochs, batch size and learning "
+                        "rate are the defaults of the options below: mlp, lenet and lenet5 on "
+                        "MNIST, 10 epochs; vgg and vgg_fp on Fashion-MNIST, 8 epochs; batch 64; "
+                        "lr 3e-3 (vgg_fp and lenet5: 1e-3)")
     p.add_argument("--spec", default=None,
-                   help="JSON dict of builder arguments to override, e.g. "
-                        "'{\"family\": \"bireal\"}'")
-    p.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default=None)
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate")
-    p.add_argument("--train-subset", type=int, default=None)
-    p.add_argument("--data-dir", default=None)
+                   help="JSON object of builder arguments that override the network's, e.g. "
+                        "'{\"family\": \"bireal\"}' (keys are checked)")
+    p.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default=None,
+                   help="data set (default: the network's)")
+    p.add_argument("--epochs", type=int_range(1), default=None,
+                   help="training epochs, >= 1 (default: the network's)")
+    p.add_argument("--batch-size", type=int_range(1), default=None,
+                   help="mini-batch size, >= 1 (default: the network's, 64)")
+    p.add_argument("--lr", type=positive_float("lr"), default=None,
+                   help="Adam learning rate, > 0 (default: the network's)")
+    p.add_argument("--train-subset", type=int_range(1, 60000), default=None,
+                   help="train on a seeded random subset of N images, 1-60,000 (default: all)")
+    data_dir_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress line")
-    p.add_argument("--bitsplit", type=int, default=None, metavar="K",
+    p.add_argument("--bitsplit", type=int_range(1, 16), default=None, metavar="K",
                    help="train the BitSplit-Net of the network: K paths, path i carrying bit i "
                         "of the K-bit activation")
-    p.add_argument("--width-scale", type=float, default=None, metavar="S",
+    p.add_argument("--width-scale", type=positive_float("width factor"), default=None,
+                   metavar="S",
                    help="multiply every hidden width (of each BitSplit path) by S: 1/sqrt(K) "
                         "gives BitSplit the conventional network's binary weights (devices), "
                         "sqrt(K) gives a binary network BitSplit's devices and 1-bit MACs")
-    _add_common(p, "out/train_binary")
+    _add_common(p, "out/train_binary", "history.json and model.npz")
     p.set_defaults(func=cmd_train_binary)
