@@ -20,12 +20,22 @@ def evaluate(model: Module, x: np.ndarray, y: np.ndarray, batch_size: int = 1000
     """``metric(model(x), y)`` in eval mode, forwarding ``batch_size`` samples at a time.
 
     The default metric is classification accuracy; the model's outputs of all batches are
-    concatenated before the metric is applied, so any metric (RMSE, ...) works.
+    concatenated before the metric is applied, so any metric (RMSE, ...) works. The model is
+    left in the mode it was in (``model.training``), also when the forward pass raises.
     """
-    model.eval()
-    outs = [model.forward(x[start:start + batch_size]) for start in range(0, len(x), batch_size)]
-    model.train()
+    outs = _forward_in_eval_mode(model, x, batch_size)
     return float(metric(np.concatenate(outs, axis=0), y))
+
+
+def _forward_in_eval_mode(model: Module, x, batch_size: int) -> list[np.ndarray]:
+    """Outputs of ``model`` on ``x`` in batches, in eval mode; the previous mode is restored."""
+    was_training = model.training
+    model.eval()
+    try:
+        return [model.forward(x[start:start + batch_size])
+                for start in range(0, len(x), batch_size)]
+    finally:
+        model.train(was_training)
 
 
 class Progress:
@@ -51,7 +61,7 @@ class Progress:
 
 
 def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch_size: int = 1,
-        lr: float = 0.01, seed=None, progress: bool | Progress = False,
+        lr: float | None = None, seed=None, progress: bool | Progress = False,
         on_epoch: Callable[[dict], None] | None = None, loss: Loss | None = None,
         metric: Callable[[np.ndarray, np.ndarray], float] = accuracy,
         metric_name: str = "test_accuracy", optimizer=None,
@@ -61,7 +71,12 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
     Parameters
     ----------
     x_train (N, ...), y_train (N, ...), x_test, y_test : data
-    epochs, batch_size, lr : schedule; ``lr`` is constant unless ``lr_schedule`` is given
+    epochs, batch_size : number of passes over the training set, samples per step
+    lr : learning rate, constant unless ``lr_schedule`` is given. Without ``optimizer`` it is
+        the rate of the default SGD (None: 0.01). With ``optimizer`` the optimizer's own ``lr``
+        is used; ``lr`` may then be left out (None) or repeat that value, and a different value
+        is an :class:`~rramsim.errors.InputError` (one rate, stated once, never silently
+        dropped)
     seed : seeds the shuffling (one permutation per epoch)
     progress : show a progress line on stderr
     on_epoch : called with each epoch's record
@@ -69,7 +84,8 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
     metric, metric_name : test metric ``metric(outputs, y_test)`` and its key in the records
         (default: classification accuracy as ``test_accuracy``)
     optimizer : an object with ``zero_grad()``, ``step()`` and an ``lr`` attribute (default:
-        :class:`~rramsim.nn.SGD`; analog layers are always updated by their tiles)
+        ``SGD(model, lr)``, :class:`~rramsim.nn.SGD`; analog layers are always updated by their
+        tiles)
     lr_schedule : ``epoch (1-based) -> learning rate``, applied at the start of each epoch
 
     Returns
@@ -79,7 +95,14 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
     """
     if epochs < 0 or batch_size < 1:
         raise InputError(f"epochs must be >= 0 and batch_size >= 1, got {epochs}, {batch_size}")
-    check_lr(lr)
+    if optimizer is None:
+        lr = check_lr(0.01 if lr is None else lr)
+    else:
+        opt_lr = getattr(optimizer, "lr", None)
+        if lr is not None and (check_lr(lr) != opt_lr):
+            raise InputError(f"fit: lr={lr!r} differs from the optimizer's lr={opt_lr!r}; the "
+                             f"optimizer's learning rate is used, so leave lr out (or pass the "
+                             f"same value)")
     if len(x_train) != len(y_train) or len(x_test) != len(y_test):
         raise InputError("inputs and labels must have the same length")
     for name, arr in (("x_train", x_train), ("x_test", x_test), ("y_train", y_train),
@@ -126,9 +149,6 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
 
 
 def predict(model, x, batch_size: int = 1000) -> np.ndarray:
-    """Network outputs (N,) for inputs (N, n_in), in eval mode."""
-    model.eval()
-    out = np.concatenate([model.forward(x[s:s + batch_size])
-                          for s in range(0, len(x), batch_size)])
-    model.train()
-    return out.ravel()
+    """Network outputs (N,) for inputs (N, n_in), in eval mode; the model is left in the mode
+    it was in."""
+    return np.concatenate(_forward_in_eval_mode(model, x, batch_size)).ravel()

@@ -256,3 +256,24 @@ def test_train_binary_command_writes_history_and_a_loadable_model(tmp_path):
     assert model.spec["sizes"] == [784, 32, 32, 10]
     assert main(["train-binary", "--net", "mlp", "--spec", "{not json", "--out",
                  str(tmp_path / "x")]) == 2
+
+
+def test_containers_pass_gradients_through_nested_networks(rng):
+    from rramsim.nn import BitSplit, Linear, Sequential, Tanh
+
+    x = rng.normal(size=(3, 4))
+    # a Residual whose branch starts with a nested network
+    check_module_grads(Residual(Sequential(Linear(4, 4, seed=1, name="a"), Tanh()),
+                                Linear(4, 4, seed=2, name="b")), x)
+    # BitSplit after other layers: those layers get their gradients
+    paths = [Sequential(Linear(4, 2, seed=4 + i, name=f"p{i}"), Tanh()) for i in range(2)]
+    check_module_grads(Sequential(Linear(4, 4, seed=3, name="pre"), Tanh(), BitSplit(*paths)), x)
+    # as a network's first layer, neither computes an input gradient, and both still learn
+    for first in (Residual(Linear(4, 4, seed=6, name="r")),
+                  BitSplit(*[Sequential(Linear(4, 4, seed=8 + i, name=f"q{i}"))
+                             for i in range(2)])):
+        net = Sequential(first, Linear(4, 2, seed=7, name="out"))
+        assert first.input_grad is False
+        net.forward(x)
+        assert net.backward(np.ones((3, 2))) is None
+        assert all(np.abs(p.grad).max() > 0 for p in net.parameters())

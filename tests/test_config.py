@@ -232,3 +232,65 @@ def test_dict_roundtrip_and_replace_section():
 def test_from_dict_rejects_non_table():
     with pytest.raises(ConfigError, match="expected a table of sections"):
         TileConfig.from_dict([1, 2])  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------------
+# One name per concept: the converter resolutions, the device models
+# ------------------------------------------------------------------------------------------
+
+def test_converter_resolutions_have_one_name_and_the_old_names_are_aliases():
+    from rramsim.config import ArrayConfig
+
+    for cls in (IOConfig, ArrayConfig):
+        names = {f.name for f in dataclasses.fields(cls)}
+        assert {"inp_bits", "out_bits"} <= names and not {"adc_bits", "dac_bits"} & names
+    assert ArrayConfig(adc_bits=4, dac_bits=3) == ArrayConfig(out_bits=4, inp_bits=3)
+    cfg = ArrayConfig.from_overrides(["array.adc_bits=5", "array.dac_bits=2"])
+    assert (cfg.out_bits, cfg.inp_bits, cfg.adc_bits, cfg.dac_bits) == (5, 2, 5, 2)
+    assert ArrayConfig.from_overrides({"array.out_bits": 5}).out_bits == 5
+    # errors name the key as it was given
+    with pytest.raises(ConfigError, match=r"array.dac_bits = 30 is out of range"):
+        ArrayConfig(dac_bits=30)
+    with pytest.raises(ConfigError, match=r"array.inp_bits = 30 is out of range"):
+        ArrayConfig.from_overrides(["array.inp_bits=30"])
+    with pytest.raises(ConfigError, match=r"array.adc_bits and array.out_bits are one setting"):
+        ArrayConfig(adc_bits=3, out_bits=4)
+    with pytest.raises(ConfigError, match=r"gives 'adc_bits' and 'out_bits', one setting"):
+        ArrayConfig.from_overrides(["array.adc_bits=3", "array.out_bits=4"])
+    with pytest.raises(ConfigError, match=r"did you mean 'adc_bits'.*aliases: adc_bits = "
+                                          r"out_bits, dac_bits = inp_bits"):
+        ArrayConfig.from_overrides(["array.adc_bitz=3"])
+    docs = {name: doc for name, _, _, _, doc in ArrayConfig.field_docs()}
+    assert "adc_bits" in docs["out_bits"] and "dac_bits" in docs["inp_bits"]
+    assert dataclasses.replace(cfg, out_bits=7).out_bits == 7
+
+
+def test_aliases_work_in_tables_of_sections():
+    """Presets and ``--set`` reach a section through the same key check."""
+    from rramsim.config.fields import _f, _make_section, _Section, accepts_aliases
+
+    @accepts_aliases
+    @dataclasses.dataclass(frozen=True)
+    class Demo(_Section):
+        SECTION = "demo"
+        new: int = _f(1, "A setting.", lo=0, hi=3, aliases=("old",))
+
+    assert _make_section(Demo, "demo", {"old": 2}, "preset p.toml").new == 2
+    assert Demo(old=3) == Demo(new=3) and Demo(new=3).old == 3
+    with pytest.raises(ConfigError, match=r"demo.old = 9 is out of range"):
+        _make_section(Demo, "demo", {"old": 9}, "preset p.toml")
+    with pytest.raises(ConfigError, match=r"preset p.toml: unknown key 'olf' in \[demo\] "
+                                          r"\(did you mean 'old'\?\)"):
+        _make_section(Demo, "demo", {"olf": 1}, "preset p.toml")
+
+
+def test_device_models_are_named_once():
+    from rramsim.analog.devices import DEVICE_MODELS
+
+    assert not hasattr(DeviceConfig(), "gamma")  # the registry holds each model's gamma
+    model = {f.name: f for f in dataclasses.fields(DeviceConfig)}["model"]
+    assert set(model.metadata["choices"]) == set(DEVICE_MODELS)
+    for load in (lambda: TileConfig().with_overrides(["device.gamma=0.5"]),
+                 lambda: TileConfig.from_dict({"device": {"gamma": 1.0}}, "preset x.toml")):
+        with pytest.raises(ConfigError, match=r"unknown key 'gamma' in \[device\]"):
+            load()

@@ -399,3 +399,54 @@ def test_study_runner_and_exactness_check(tmp_path, images):
     assert check["converters"] == "ideal ADC and DAC"
     assert check["max_abs_diff_arrays_vs_digital"] < 1e-9
     assert check["identical_predictions_vs_network"]
+
+
+def test_cost_is_a_function_of_the_input_shape_not_of_the_last_batch(images, rng):
+    net = _warm(build_binary_lenet((4, 6), 12, act=kbit_act(2), seed=1), images)
+    cfg = ArrayConfig(array_rows=64, array_cols=4, **WIDE)
+    explicit = map_network(net, cfg).cost(input_shape=(1, 28, 28))  # no forward pass needed
+    ran = map_network(net, cfg)
+    ran.forward(images[:3])
+    assert ran.cost() == explicit == ran.cost((1, 28, 28))
+    ran.forward(images[:1])  # the batch size never matters
+    assert ran.cost() == explicit
+    # a convolution alone takes any image size: its cost follows the shape asked for
+    from rramsim.nn import BinaryConv2d
+
+    mapped = map_network(BinaryConv2d(1, 2, 3, seed=0, name="conv"), ArrayConfig(**IDEAL_ALL))
+    mapped.forward(rng.random((2, 1, 10, 12)))
+    c28 = mapped.cost(input_shape=(1, 28, 28))["layers"][0]
+    assert c28["positions"] == 26 * 26 and c28["adc_conversions"] == 26 * 26 * 2
+    assert mapped.cost()["layers"][0]["positions"] == 8 * 10  # default: the shape seen last
+    layer = mapped.layers[0]
+    assert layer.cost((1, 28, 28)) == c28
+    with pytest.raises(MappingError, match="needs the input shape"):
+        layer.cost()
+    with pytest.raises(MappingError, match=r"conv: a sample must have shape \(1, H, W\)"):
+        mapped.cost((3, 28, 28))
+
+
+def test_array_converters_are_full_range_objects(rng):
+    from rramsim.analog.converters import FullRangeConverter
+
+    la = Linear(50, 6, seed=0)
+    cfg = ArrayConfig(out_bits=3, inp_bits=3, array_rows=32)
+    assert cfg == ArrayConfig(adc_bits=3, dac_bits=3, array_rows=32)
+    for lo, levels in ((-1.0, 7), (0.0, 8)):  # signed inputs: zero is a DAC level
+        x = rng.uniform(lo, 1.0, (30, 50))
+        al = ArrayLayer(la, InputCode(), cfg, True, "arrays")
+        assert al.dac() is None and al.adc(0) is None  # not calibrated yet
+        al.calibrating = True
+        al.forward(x)
+        al.calibrating = False
+        dac = al.dac()
+        hi = float(np.abs(x).max())
+        assert isinstance(dac, FullRangeConverter) and dac.levels == levels
+        assert dac.range[0] == (-hi if lo < 0 else 0.0) and dac.range[1] == pytest.approx(hi)
+        assert 0.0 in dac.convert(np.linspace(-hi, hi, 1001))
+        for r in range(len(al.row_blocks)):
+            adc = al.adc(r)
+            assert isinstance(adc, FullRangeConverter) and adc.levels == 2**3
+            v = rng.normal(0, 3, (20, 6))
+            np.testing.assert_array_equal(adc.convert(v),
+                                          _uniform(v, al.adc_lo[r], al.adc_step[r], 7))

@@ -1,5 +1,7 @@
 """Network pieces: gradients against finite differences, analog layers against floating point."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -152,3 +154,112 @@ def test_layer_input_validation():
         layer.forward(np.full((1, 4), np.nan))
     with pytest.raises(ValueError, match="bias"):
         AnalogLinear(4, 2, bias="sideways")
+
+
+# ------------------------------------------------------------------------------------------
+# Nested networks, fit's learning rate, evaluation mode, models saved by earlier code
+# ------------------------------------------------------------------------------------------
+
+def _three_linear(nest):
+    a, b, c = (Linear(4, 5, seed=1, name="a"), Linear(5, 3, seed=2, name="b"),
+               Linear(3, 2, seed=3, name="c"))
+    if nest == "flat":
+        return Sequential(a, Sigmoid(), b, Sigmoid(), c)
+    if nest == "tail":
+        return Sequential(a, Sigmoid(), Sequential(b, Sigmoid(), c))
+    return Sequential(Sequential(a, Sigmoid()), Sequential(Sequential(b, Sigmoid()), c))
+
+
+def test_nested_sequential_passes_gradients_to_the_layers_before_it():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(6, 4)), np.array([0, 1, 1, 0, 1, 0])
+    loss = SoftmaxCrossEntropy()
+    grads = {}
+    for nest in ("flat", "tail", "deep"):
+        net = _three_linear(nest)
+        loss(net.forward(x), y)
+        assert net.backward(loss.grad()) is None  # the network's own input needs no gradient
+        grads[nest] = {p.name: p.grad.copy() for p in net.parameters()}
+    for nest in ("tail", "deep"):
+        for name, g in grads["flat"].items():
+            assert np.abs(g).max() > 0
+            np.testing.assert_array_equal(grads[nest][name], g, err_msg=f"{nest}: {name}")
+    # the saved work: only the first layer of the outermost network skips dL/dx
+    deep = _three_linear("deep")
+    assert [deep.layers[0].layers[0].input_grad, deep.layers[1].layers[0].layers[0].input_grad,
+            deep.layers[1].layers[1].input_grad] == [False, True, True]
+
+
+def test_fit_takes_the_learning_rate_once():
+    from rramsim.errors import InputError
+    from rramsim.training import fit
+
+    rng = np.random.default_rng(4)
+    x, y = rng.random((30, 6)), rng.integers(0, 3, 30)
+    runs = {}
+    for how in ("lr", "optimizer", "both", "default"):
+        net = Sequential(Linear(6, 3, seed=5, name="a"))
+        kwargs = {"lr": dict(lr=0.05), "optimizer": dict(optimizer=SGD(net, 0.05)),
+                  "both": dict(lr=0.05, optimizer=SGD(net, 0.05)), "default": {}}[how]
+        fit(net, x, y, x, y, epochs=1, batch_size=4, seed=1, **kwargs)
+        runs[how] = net.layers[0].weight.value.copy()
+    np.testing.assert_array_equal(runs["optimizer"], runs["lr"])
+    np.testing.assert_array_equal(runs["both"], runs["lr"])
+    default = Sequential(Linear(6, 3, seed=5, name="a"))
+    fit(default, x, y, x, y, epochs=1, batch_size=4, seed=1, lr=0.01)
+    np.testing.assert_array_equal(runs["default"], default.layers[0].weight.value)  # 0.01
+    net = Sequential(Linear(6, 3, seed=5, name="a"))
+    with pytest.raises(InputError, match=r"lr=0\.1 differs from the optimizer's lr=0\.05"):
+        fit(net, x, y, x, y, epochs=1, lr=0.1, optimizer=SGD(net, 0.05))
+    with pytest.raises(InputError, match="lr must be a positive finite number"):
+        fit(net, x, y, x, y, epochs=1, lr=-1.0, optimizer=SGD(net, 0.05))
+
+
+def test_evaluate_and_predict_leave_the_mode_as_it_was():
+    from rramsim.training import evaluate, predict
+
+    rng = np.random.default_rng(5)
+    net = Sequential(Linear(4, 3, seed=1), ReLU(), Linear(3, 2, seed=2))
+    x, y = rng.random((7, 4)), rng.integers(0, 2, 7)
+    for mode in (False, True, False):
+        net.train(mode)
+        evaluate(net, x, y, batch_size=3)
+        assert net.training is mode and all(la.training is mode for la in net.layers)
+        predict(net, x, batch_size=3)
+        assert net.training is mode and all(la.training is mode for la in net.layers)
+    net.train()
+    with pytest.raises(ValueError):
+        evaluate(net, np.ones((2, 5)), y[:2])  # a bad batch: the mode is restored all the same
+    assert net.training is True
+
+
+#: Saved by the code of commit 01cc695, before the tile saved its own state; its header's
+#: ``meta`` holds the outputs on ``probe`` and the weights after one more SGD step, both
+#: computed by that code on the network as saved.
+SAVED_BEFORE = Path(__file__).resolve().parent / "data" / "analog_mlp_01cc695.npz"
+
+
+def test_a_model_saved_by_earlier_code_loads_and_predicts_identically():
+    import json
+
+    with np.load(SAVED_BEFORE) as data:
+        meta = json.loads(str(data["__header__"]))["meta"]
+        keys = {k for k in data.files if k != "__header__"}
+        saved = {k: data[k] for k in keys}
+    net = load_model(SAVED_BEFORE)
+    state = net.state_dict()
+    assert set(state) == keys  # the same file layout, key for key
+    for k in keys:
+        np.testing.assert_array_equal(state[k], saved[k], err_msg=k)
+    np.testing.assert_array_equal(net.forward(np.array(meta["probe"])), meta["expected_out"])
+    # the random streams of the update continue where they stopped
+    net = load_model(SAVED_BEFORE)
+    rng = np.random.default_rng(7)
+    x, y = rng.random((40, 12)), rng.integers(0, 3, 40)
+    loss, opt = SoftmaxCrossEntropy(), SGD(net, 0.05)
+    loss(net.forward(x[:3]), y[:3])
+    opt.zero_grad()
+    net.backward(loss.grad())
+    opt.step()
+    for layer, W in zip(net.analog_layers(), meta["expected_weights_after_step"]):
+        np.testing.assert_array_equal(layer.get_weights()[0], W)

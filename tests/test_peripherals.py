@@ -191,3 +191,77 @@ def test_forward_and_backward_use_their_own_settings(rng, make_config):
     x, d = np.ones(4), np.ones(3)
     np.testing.assert_array_equal(tile.forward(x), [W @ x])
     np.testing.assert_array_equal(tile.backward(d), np.full((1, 4), 0.05))
+
+
+# ------------------------------------------------------------------------------------------
+# Converter objects: one interface, two level conventions
+# ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bits", [2, 3, 7])
+def test_converters_declare_their_level_convention(bits):
+    from rramsim.analog.converters import FullRangeConverter, SymmetricConverter
+
+    v = np.linspace(-2.0, 2.0, 40_001)
+    sym = SymmetricConverter(bits, 1.5)
+    q = sym.convert(v)
+    assert sym.levels == np.unique(q).size == 2**bits - 1 and 0.0 in q
+    np.testing.assert_array_equal(q, quantize(v, 1.5, bits))
+    assert sym.range == (-1.5, 1.5) and sym.step == 3.0 / (2**bits - 2)
+    full = FullRangeConverter.spanning(bits, -1.5, 1.5)
+    qf = full.convert(v)
+    assert full.levels == np.unique(qf).size == 2**bits and 0.0 not in qf  # every code used
+    assert full.range == (-1.5, 1.5)
+    # one code fewer on a symmetric range: the symmetric level set, zero included
+    odd = FullRangeConverter.spanning(bits, -1.5, 1.5, levels=2**bits - 1)
+    np.testing.assert_allclose(np.unique(odd.convert(v)), np.unique(q), rtol=0, atol=1e-15)
+    assert odd.levels == sym.levels
+    assert "2**bits - 1" in sym.convention and "2**bits levels" in full.convention
+
+
+def test_converter_edge_cases_and_names():
+    from rramsim.analog.converters import (
+        CONVERTERS,
+        FullRangeConverter,
+        SymmetricConverter,
+        get_converter,
+    )
+
+    v = np.array([-3.0, -0.3, 0.1234, 2.5])
+    ideal = SymmetricConverter(0, 1.0)
+    assert ideal.levels == 0
+    np.testing.assert_array_equal(ideal.convert(v), np.clip(v, -1, 1))  # clips only
+    assert FullRangeConverter(0).convert(v) is v and FullRangeConverter(0).levels == 0
+    per_column = FullRangeConverter(2, lo=np.array([0.0, -1.0]), step=np.array([1.0, 0.5]))
+    np.testing.assert_array_equal(per_column.convert(np.array([[5.0, 5.0], [-5.0, -0.8]])),
+                                  [[3.0, 0.5], [0.0, -1.0]])
+    with pytest.raises(ValueError, match=r"0 \(ideal\) or in \[2, 24\]"):
+        SymmetricConverter(1, 1.0)
+    with pytest.raises(ValueError, match=r"has 2 to 4 levels"):
+        FullRangeConverter(2, levels=5)
+    assert set(CONVERTERS) == {"symmetric", "full_range"}
+    assert isinstance(get_converter("full_range", bits=3), FullRangeConverter)
+    with pytest.raises(ValueError, match=r"unknown converter 'symetric' \(did you mean "
+                                         r"'symmetric'\?\); valid: symmetric, full_range"):
+        get_converter("symetric", bits=3, bound=1.0)
+
+
+def test_tile_passes_go_through_the_tiles_converters(rng, make_config):
+    from rramsim.analog.converters import SymmetricConverter
+
+    cfg = make_config(forward__inp_bits=3, forward__out_bits=5, backward__inp_bits=0,
+                      backward__out_bits=4)
+    tile = AnalogTile(3, 4, cfg, seed=0)
+    (fdac, fadc), (bdac, badc) = tile.forward_converters, tile.backward_converters
+    assert (fdac.bits, fdac.bound, fadc.bits, fadc.bound) == (3, cfg.forward.inp_bound, 5,
+                                                              cfg.forward.out_bound)
+    assert (fdac.levels, fadc.levels, bdac.levels, badc.levels) == (7, 31, 0, 15)
+    # the converters handed over are the ones the kernel applies: a 2-bit ADC has 3 levels
+    M = rng.uniform(-1, 1, (5, 4))
+    X = rng.uniform(-1, 1, (50, 4))
+    io = IOConfig(**QUIET, out_bound=1.0, noise_management=False, bound_management=False)
+    exact, _ = analog_mvm(M, X, io, stream_states(0, 1))
+    np.testing.assert_allclose(exact, np.clip(X @ M.T, -1, 1), rtol=1e-14)
+    coarse, _ = analog_mvm(M, X, io, stream_states(0, 1),
+                           (SymmetricConverter(0, 1.0), SymmetricConverter(2, 1.0)))
+    assert set(np.unique(coarse)) == {-1.0, 0.0, 1.0}
+    np.testing.assert_array_equal(coarse, quantize(exact, 1.0, 2))

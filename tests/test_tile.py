@@ -391,3 +391,48 @@ def test_weight_scale_must_be_positive():
 
     with pytest.raises(ConfigError, match="mapping.weight_scale = 0.0 is out of range"):
         config(mapping__weight_scale=0.0)
+
+
+# ------------------------------------------------------------------------------------------
+# State: the tile saves and restores itself
+# ------------------------------------------------------------------------------------------
+
+def test_tile_state_round_trip_continues_the_same_numbers(rng):
+    cfg = config(reference__zero_shift=True, reference__sp_method="closed_form")
+    a = AnalogTile(5, 7, cfg, seed=3)
+    a.zero_shift()
+    x, d = rng.uniform(-1, 1, (4, 7)), rng.uniform(-1, 1, (4, 5))
+    a.update(x, d, 0.1)
+    a.forward(x)
+    state = a.state_dict()
+    assert set(state) == {"w", "ref", "a_up", "a_down", "b_up", "b_down", "w_min", "w_max",
+                          "_fwd_state", "_bwd_state", "_x_state", "_row_states"}
+    b = AnalogTile(5, 7, cfg, seed=99)  # other devices, other streams
+    b.load_state_dict(state)
+    np.testing.assert_array_equal(b.get_weights(), a.get_weights())
+    for key, value in b.state_dict().items():
+        np.testing.assert_array_equal(value, state[key], err_msg=key)
+    # the copies are the tile's own: changing the state dict changes nothing
+    state["w"][...] = 0.0
+    assert np.abs(b.w).max() > 0
+    np.testing.assert_array_equal(b.forward(x), a.forward(x))  # same output-noise stream
+    np.testing.assert_array_equal(b.backward(d), a.backward(d))
+    before = a.pulse_count
+    a.update(x, d, 0.1)
+    b.update(x, d, 0.1)  # same pulse trains, same per-device parameters
+    np.testing.assert_array_equal(b.w, a.w)
+    assert b.pulse_count == a.pulse_count - before > 0
+
+
+def test_tile_load_state_rejects_a_wrong_state_and_changes_nothing():
+    a = AnalogTile(3, 4, config(), seed=0)
+    state = a.state_dict()
+    before = a.state_dict()
+    missing = {k: v for k, v in state.items() if k != "_row_states"}
+    with pytest.raises(KeyError, match="_row_states"):
+        a.load_state_dict(missing)
+    wrong = dict(state, a_up=np.ones((4, 3)))
+    with pytest.raises(ValueError, match=r"'a_up': shape \(4, 3\) != \(3, 4\)"):
+        a.load_state_dict(dict(wrong, w=state["w"] + 0.01))
+    for key, value in a.state_dict().items():
+        np.testing.assert_array_equal(value, before[key], err_msg=key)

@@ -71,11 +71,9 @@ class DeviceArray:
         return DeviceArray(*(pick(a) for a in self.kernel_args()), ctoc=self.ctoc)
 
 
-def _gamma(cfg: DeviceConfig) -> float:
-    return DEVICE_MODELS[cfg.model]
-
-
-#: Registered device models: name -> soft-bound strength gamma (1: soft, 0: constant step).
+#: Registered device models: name -> soft-bound strength gamma (1: soft, 0: constant step),
+#: the bound slopes ``b_up = gamma a_up / w_max``, ``b_down = gamma a_down / w_min``. The names
+#: are the choices of :attr:`DeviceConfig.model <rramsim.config.DeviceConfig.model>`.
 DEVICE_MODELS = {"soft_bounds": 1.0, "constant_step": 0.0}
 
 
@@ -97,7 +95,7 @@ def sample_devices(cfg: DeviceConfig, shape: tuple[int, int], seed=None) -> Devi
     # Keep each bound on its side of zero by at least one mean step.
     w_max = np.maximum(cfg.w_max * (1.0 + cfg.w_max_dtod * xi_max), cfg.dw_min)
     w_min = np.minimum(cfg.w_min * (1.0 + cfg.w_min_dtod * xi_min), -cfg.dw_min)
-    gamma = _gamma(cfg)
+    gamma = DEVICE_MODELS[cfg.model]
     return DeviceArray(a_up=a_up, a_down=a_down, b_up=gamma * a_up / w_max,
                        b_down=gamma * a_down / w_min, w_min=w_min, w_max=w_max,
                        ctoc=float(cfg.dw_min_ctoc))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rramsim.analog.converters import analog_mvm
+from rramsim.analog.converters import analog_mvm, pass_converters
 from rramsim.analog.devices import DeviceArray, sample_devices
 from rramsim.config import TileConfig
 from rramsim.errors import InputError
@@ -54,6 +54,9 @@ class AnalogTile:
     w : ndarray (n_out, n_in), device weights (normalised conductances)
     ref : ndarray (n_out, n_in), reference device weights
     weight_scale : float, digital output scale alpha (network weight = alpha (w - r))
+    forward_converters, backward_converters : ``(dac, adc)`` of each pass, symmetric
+        converters (``2**bits - 1`` levels, zero among them) built from ``config.forward`` and
+        ``config.backward``
     pulse_count : int, device pulses applied by :meth:`update` so far
     """
 
@@ -63,6 +66,9 @@ class AnalogTile:
         self.config = config if config is not None else TileConfig()
         self.shape = (int(n_out), int(n_in))
         self.weight_scale = float(self.config.mapping.weight_scale)
+        #: ``(dac, adc)`` of each pass, :class:`~rramsim.analog.converters.SymmetricConverter`.
+        self.forward_converters = pass_converters(self.config.forward)
+        self.backward_converters = pass_converters(self.config.backward)
         ss = as_seed_sequence(seed)
         dev_seed, fwd_seed, bwd_seed, x_seed, row_seed, ref_seed, sp_seed = ss.spawn(7)
         self.devices: DeviceArray = sample_devices(self.config.device, self.shape, dev_seed)
@@ -105,7 +111,8 @@ class AnalogTile:
     def forward(self, x) -> np.ndarray:
         """``Y = X W^T`` through the forward peripherals; x (B, n_in) or (n_in,) -> (B, n_out)."""
         X = _as_batch(x, self.shape[1], "x")
-        Y, rep = analog_mvm(self._w_eff, X, self.config.forward, self._fwd_state)
+        Y, rep = analog_mvm(self._w_eff, X, self.config.forward, self._fwd_state,
+                            self.forward_converters)
         self.bm_repeats += rep
         if self.weight_scale != 1.0:
             Y *= self.weight_scale
@@ -114,7 +121,8 @@ class AnalogTile:
     def backward(self, d) -> np.ndarray:
         """``Z = D W`` through the backward peripherals; d (B, n_out) or (n_out,) -> (B, n_in)."""
         D = _as_batch(d, self.shape[0], "d")
-        Z, rep = analog_mvm(self._w_eff.T, D, self.config.backward, self._bwd_state)
+        Z, rep = analog_mvm(self._w_eff.T, D, self.config.backward, self._bwd_state,
+                            self.backward_converters)
         self.bm_repeats += rep
         if self.weight_scale != 1.0:
             Z *= self.weight_scale
@@ -190,3 +198,57 @@ class AnalogTile:
         self.ref = sp + (std * self._ref_rng.standard_normal(self.shape) if std > 0 else 0.0)
         self.set_weights(weights)
         return sp
+
+    # ------------------------------------------------------------------ state
+    #: Per-device parameters, in :meth:`DeviceArray.kernel_args` order.
+    DEVICE_KEYS = ("a_up", "a_down", "b_up", "b_down", "w_min", "w_max")
+    #: Random-stream states: forward noise, backward noise, input pulse trains, row pulse trains.
+    STREAM_KEYS = ("_fwd_state", "_bwd_state", "_x_state", "_row_states")
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The tile's state as arrays (copies), for saving and restoring a trained tile.
+
+        Keys: ``w`` and ``ref`` (device and reference weights, (n_out, n_in)), the per-device
+        parameters ``a_up``, ``a_down``, ``b_up``, ``b_down``, ``w_min``, ``w_max`` (drawn once
+        from the seed: device-to-device variation) and the random-stream states ``_fwd_state``,
+        ``_bwd_state`` (output noise of the two passes), ``_x_state`` and ``_row_states`` (pulse
+        trains of the update), so that a restored tile continues the same random numbers. The
+        key names are those of the model files written so far. Not saved: the configuration
+        (it rebuilds the tile), ``pulse_count``, ``bm_repeats`` and ``symmetry_points``
+        (counters and a diagnostic of the last search; the reference devices hold its result).
+        """
+        state = {"w": self.w.copy(), "ref": self.ref.copy()}
+        for key, arr in zip(self.DEVICE_KEYS, self.devices.kernel_args()):
+            state[key] = arr.copy()
+        for key in self.STREAM_KEYS:
+            state[key] = getattr(self, key).copy()
+        return state
+
+    def load_state_dict(self, state) -> None:
+        """Restore a state written by :meth:`state_dict` (every key must be present, with the
+        shape of this tile's array).
+
+        Raises
+        ------
+        KeyError : a key is missing
+        InputError : an array has the wrong shape
+        """
+        def get(key, shape, dtype):
+            if key not in state:
+                raise KeyError(f"tile state has no entry {key!r}")
+            arr = np.asarray(state[key], dtype=dtype)
+            if arr.shape != shape:
+                raise InputError(f"tile state {key!r}: shape {arr.shape} != {shape}")
+            return arr
+
+        w, ref = (get(key, self.shape, np.float64) for key in ("w", "ref"))
+        params = [get(key, arr.shape, np.float64)
+                  for key, arr in zip(self.DEVICE_KEYS, self.devices.kernel_args())]
+        streams = [get(key, getattr(self, key).shape, np.uint64) for key in self.STREAM_KEYS]
+        # Everything is checked before anything changes: a bad state leaves the tile as it was.
+        self.w, self.ref = w.copy(), ref.copy()
+        for arr, value in zip(self.devices.kernel_args(), params):
+            arr[...] = value
+        for key, value in zip(self.STREAM_KEYS, streams):
+            getattr(self, key)[...] = value
+        self._w_eff = self.w - self.ref

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from rramsim.config.fields import _f, _make_section, _Section, parse_overrides
+from rramsim.config.fields import _f, _make_section, _Section, accepts_aliases, parse_overrides
 from rramsim.errors import ConfigError
 
 
+@accepts_aliases
 @dataclass(frozen=True)
 class ArrayConfig(_Section):
-    """Inference arrays for a trained network (:func:`rramsim.mapping.map_network`).
+    """Inference arrays for a trained network (:func:`rramsim.inference.map_network`).
 
     Each weight layer becomes a matrix (convolutions unrolled: rows ``C_in KH KW``) split over
     arrays of ``array_rows`` inputs x ``array_cols`` outputs. Weights are scaled per output to
@@ -20,11 +21,18 @@ class ArrayConfig(_Section):
     reference at mid range, ``2 (g - 1/2)``; ``levels`` conductance levels per device (0:
     continuous), Gaussian programming error ``prog_noise`` once per device, Gaussian read noise
     ``read_noise`` per device per read. Each array's column outputs (partial sums) go through its
-    own ADC (``adc_bits`` over a range from calibration or the full theoretical range); partial
+    own ADC (``out_bits`` over a range from calibration or the full theoretical range); partial
     sums are added digitally. Inputs: +-1 and {0, 1} activations use a 1-bit DAC (bipolar /
     unipolar read voltage, one cycle); k-bit activations are applied bit-serially (k cycles,
-    shift-and-add) or by a k-bit DAC; real-valued inputs by a ``dac_bits`` DAC over the
+    shift-and-add) or by a k-bit DAC; real-valued inputs by an ``inp_bits`` DAC over the
     calibrated input range.
+
+    The converters are full-range ones (:class:`rramsim.analog.converters.FullRangeConverter`):
+    ``2**out_bits`` ADC levels spread over the column's range, where the training tile's
+    symmetric converters (:class:`~rramsim.config.IOConfig`, same field names) have
+    ``2**bits - 1`` levels around zero. ``adc_bits`` and ``dac_bits``, the earlier names of
+    ``out_bits`` and ``inp_bits``, are accepted as aliases (keyword arguments, ``--set
+    array.adc_bits=4``, attribute reads).
     """
 
     SECTION = "array"
@@ -41,16 +49,18 @@ class ArrayConfig(_Section):
                            "fraction of g_max - g_min", lo=0.0, hi=1.0)
     read_noise: float = _f(0.0, "Std of the read noise of each device, drawn per read.",
                            "fraction of g_max - g_min", lo=0.0, hi=1.0)
-    adc_bits: int = _f(8, "ADC resolution per array column (0: ideal, no quantisation).",
-                       "bits", lo=0, hi=24)
+    out_bits: int = _f(8, "ADC resolution per array column, 2**bits levels over its range "
+                       "(0: ideal, no quantisation).", "bits", lo=0, hi=24,
+                       aliases=("adc_bits",))
     adc_range: str = _f("calibrated", "ADC range: from calibration batches, or the full "
                         "range the array's partial sums can take.",
                         choices=("calibrated", "full"))
     adc_percentile: float = _f(100.0, "Calibrated ADC range: this percentile of the partial "
                                "sums (and 100 minus it) on the calibration batches.",
                                "percent", lo=50.0, hi=100.0, lo_open=True)
-    dac_bits: int = _f(8, "DAC resolution for real-valued inputs (0: ideal).", "bits", lo=0,
-                       hi=24)
+    inp_bits: int = _f(8, "DAC resolution for real-valued inputs, 2**bits levels over "
+                       "[0, max], one fewer over [-max, max] so that 0 is a level (0: ideal).",
+                       "bits", lo=0, hi=24, aliases=("dac_bits",))
     kbit_input: str = _f("bit_serial", "How k-bit activations are applied: k cycles of 1-bit "
                          "planes (shift-and-add), or one cycle with a k-bit DAC.",
                          choices=("bit_serial", "multibit"))
@@ -68,7 +78,8 @@ class ArrayConfig(_Section):
 
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, Any] | Sequence[str] = ()) -> "ArrayConfig":
-        """Defaults with ``{"array.adc_bits": 4}`` or ``["array.adc_bits=4", ...]`` applied."""
+        """Defaults with ``{"array.out_bits": 4}`` or ``["array.out_bits=4", ...]`` applied
+        (aliases such as ``array.adc_bits`` accepted)."""
         items = parse_overrides(overrides) if not isinstance(overrides, Mapping) else overrides
         values = {}
         for dotted, value in items.items():

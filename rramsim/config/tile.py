@@ -23,10 +23,10 @@ overridden with ``--set section.key=value``. Unknown keys and out-of-range value
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from rramsim.config.fields import _f, _make_section, _Section, parse_overrides
+from rramsim.config.fields import _f, _make_section, _Section, check_key, parse_overrides
 from rramsim.errors import ConfigError
 from rramsim.validation import suggest
 
@@ -42,7 +42,8 @@ class DeviceConfig(_Section):
         then clip to [w_min, w_max]
 
     with ``xi ~ N(0, 1)`` fresh for every pulse, ``gamma = 1`` for ``model = "soft_bounds"`` and
-    ``gamma = 0`` (constant step, hard bounds) for ``model = "constant_step"``.
+    ``gamma = 0`` (constant step, hard bounds) for ``model = "constant_step"``; the device model
+    registry (:data:`rramsim.analog.devices.DEVICE_MODELS`) holds each model's gamma.
 
     Device-to-device variation follows IBM aihwkit's convention (xi's drawn once per device)::
 
@@ -81,11 +82,6 @@ class DeviceConfig(_Section):
                            "fraction", lo=0.0, hi=5.0)
     dw_min_ctoc: float = _f(0.3, "Cycle-to-cycle variation: relative std of every single pulse's "
                             "step.", "fraction", lo=0.0, hi=5.0)
-
-    @property
-    def gamma(self) -> float:
-        """Soft-bound strength: 1 for soft bounds, 0 for constant step."""
-        return 1.0 if self.model == "soft_bounds" else 0.0
 
 
 @dataclass(frozen=True)
@@ -127,6 +123,11 @@ class IOConfig(_Section):
     to ``2**out_bits - 1`` levels. Bound management: if an output saturates the ADC, the input is
     halved and the pass repeated (at most ``bm_max_iter`` times). The result is multiplied back by
     ``s`` and the bound-management factor. ``bits = 0`` means no quantisation.
+
+    Both converters are symmetric ones, :class:`rramsim.analog.converters.SymmetricConverter`
+    (``2**bits - 1`` levels, zero among them); the inference arrays' converters
+    (:class:`~rramsim.config.ArrayConfig`, same field names ``inp_bits`` and ``out_bits``) are
+    full-range ones with ``2**bits`` levels.
     """
 
     SECTION = "io"
@@ -266,10 +267,8 @@ class TileConfig:
             if not key or section not in self.SECTIONS:
                 raise ConfigError(f"override {dotted!r}: expected SECTION.KEY with SECTION one of "
                                   f"{', '.join(self.SECTIONS)}")
-            valid = {f.name for f in fields(self.SECTIONS[section])}
-            if key not in valid:
-                raise ConfigError(f"override {dotted!r}: unknown key {key!r} in [{section}]"
-                                  f"{suggest(key, valid)}; valid keys: {', '.join(sorted(valid))}")
+            name = check_key(self.SECTIONS[section], section, key, f"override {dotted!r}")
+            data[section].pop(name, None)  # an alias replaces the field's current value
             data[section][key] = value
         return TileConfig.from_dict(data, source="overrides")
 

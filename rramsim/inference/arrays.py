@@ -21,21 +21,25 @@ The path of one weight layer, ``y = s * (sum over arrays of ADC(partial sums)) +
    {0, 1} (binary / BitSplit bits) as a unipolar 1-bit one, both in one cycle. A k-bit
    activation ``m / n`` (``m`` in 0..n, ``n = 2^k - 1``) is applied bit-serially, plane ``t``
    (bit t of m) in cycle t, and the partial sums shifted and added, ``sum_t 2^t P_t``; or with
-   ``kbit_input = "multibit"`` in one cycle as ``m`` through a k-bit DAC. Real inputs go through a
-   ``dac_bits`` uniform DAC over the calibrated input range (``[0, max]`` or ``[-max, max]``).
+   ``kbit_input = "multibit"`` in one cycle as ``m`` through a k-bit DAC. Real inputs go through an
+   ``inp_bits`` full-range DAC (:meth:`ArrayLayer.dac`) over the calibrated input range:
+   ``2^b`` levels over ``[0, max]``, or ``2^b - 1`` over ``[-max, max]`` so that 0 is a level.
 3. **Arrays.** Rows are split into blocks of ``array_rows``, columns into blocks of
    ``array_cols``; each array computes its partial sums ``P = X_block G_block^T``. Read noise
    (independent per device and read, std ``read_noise``) is added as its exact equivalent on
    each output, ``N(0, read_noise^2 c sum_j x_j^2)`` with ``c = 2`` (differential pair) or
    ``c = 4`` (device against an ideal reference, whose difference is doubled).
-4. **ADC.** Each array column's partial sum is converted by an ADC with ``2^adc_bits`` levels
-   ``lo + c step`` over a range ``[lo, hi]`` per array: calibrated (``adc_percentile`` of the
-   partial sums on calibration batches) or the full range ``+-max_o sum_j |G_oj| max|x|``.
+4. **ADC.** Each array column's partial sum is converted by a full-range ADC
+   (:class:`~rramsim.analog.converters.FullRangeConverter`, :meth:`ArrayLayer.adc`) with
+   ``2^b`` levels (``b = out_bits``) ``lo + c step`` over a range ``[lo, hi]`` per array:
+   calibrated (``adc_percentile`` of the partial sums on calibration batches) or the full range
+   ``+-max_o sum_j |G_oj| max|x|``.
    Where the ideal partial sums are integers (+-1 weights with 1-bit or integer inputs) and the
    range holds at most ``2^b`` integers, the levels are those integers (``lo`` rounded down,
    step 1), so an ADC wide enough is exact; a wider range gets ``2^b`` levels spread evenly
    over it (``step = (hi - lo) / (2^b - 1)``), as for real-valued partial sums.
-   ``adc_bits = 0`` is an ideal converter.
+   ``out_bits = 0`` is an ideal converter. (The training tiles' converters are symmetric,
+   ``2^b - 1`` levels around 0: :mod:`rramsim.analog.converters`.)
 5. **Digital.** Partial sums of the arrays of a layer are added, then ``* s + b``.
 
 Invariant (tested): with ideal devices (no noise, continuous levels) and an ADC wide enough,
@@ -44,10 +48,12 @@ layers), and both reproduce the network's own floating-point outputs when it com
 float64 (a network with float32 convolutions rounds its first layer differently, which can flip
 a quantized activation that sits on a step: see :func:`exactness_check`).
 
-Hardware cost (:meth:`MappedNetwork.cost`, per inference = per image) counts, per layer on
-arrays: ``input_cycles = P T`` (P output positions, T cycles per position; summed over
-layers this is work; ``latency_cycles`` is the critical path, with BitSplit's paths in
-parallel), ``array_activations = P T R C`` (R row blocks, C column blocks),
+Hardware cost (:meth:`MappedNetwork.cost`, per inference = per image) is a function of the
+network and the shape of one input sample (``input_shape``, by default that of the inputs seen
+last; a layer's own :meth:`ArrayLayer.cost` takes the shape of its input), never of the batch
+size. It counts, per layer on arrays: ``input_cycles = P T`` (P output positions, T cycles per
+position; summed over layers this is work; ``latency_cycles`` is the critical path, with
+BitSplit's paths in parallel), ``array_activations = P T R C`` (R row blocks, C column blocks),
 ``adc_conversions = P T R n_out``, ``devices = 2 n_in n_out``
 (differential pair) or ``n_in n_out + n_in C`` (one device per weight and one reference column
 per array), ``arrays = R C`` and, for +-1-weight layers with k-bit (or 1-bit) inputs,
@@ -63,6 +69,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rramsim.analog.converters import FullRangeConverter, full_range_levels
 from rramsim.config import ArrayConfig
 from rramsim.errors import MappingError
 from rramsim.kernels.conv import im2row
@@ -188,9 +195,7 @@ def _layer_matrix(layer: Module):
     return layer.weight.value, b, None, None
 
 
-def _uniform(v: np.ndarray, lo, step, nmax: int) -> np.ndarray:
-    """Round ``v`` to the levels ``lo + c step``, c in 0..nmax (clipping outside)."""
-    return lo + np.clip(np.round((v - lo) / step), 0, nmax) * step
+_uniform = full_range_levels  # the level arithmetic of the arrays' converters
 
 
 class ArrayLayer(Module):
@@ -227,7 +232,6 @@ class ArrayLayer(Module):
         Wn = self.W / self.scale[:, None]
         self.sign_weights = bool(np.all(np.abs(Wn) == 1.0))
         self.integer = self.sign_weights and self.code.kind != "real"
-        self.positions = None  # output positions per image, set by forward
         self._rng = generator(seed)
         self.calibrating = False
         if self.integer and not (backend == "arrays" and on_arrays):
@@ -268,13 +272,8 @@ class ArrayLayer(Module):
             if x.ndim != 2 or x.shape[1] != self.n_in:
                 raise MappingError(f"{self.name}: expected input (B, {self.n_in}), got "
                                    f"{x.shape}")
-            self.positions = 1
         else:
-            c_in, k, s, p = self.geom
-            x = check_images(x, c_in, self.name)
-            oh = conv_output_size(x.shape[2], k, s, p)
-            ow = conv_output_size(x.shape[3], k, s, p)
-            self.positions = oh * ow
+            x = check_images(x, self.geom[0], self.name)
         _check_code(x, self.code, self.name)
         if not self.on_arrays and not self.integer:
             y = self._unroll(x) @ self.W.T  # digital floating point
@@ -344,19 +343,33 @@ class ArrayLayer(Module):
         if self.calibrating:
             hi = float(np.abs(x).max()) or 1.0
             self.dac_range = (0.0 if x.min() >= 0 else -hi, hi)
-        elif self.dac_range is None and (cfg.dac_bits or (cfg.adc_bits and
+        elif self.dac_range is None and (cfg.inp_bits or (cfg.out_bits and
                                                           cfg.adc_range == "full")):
             raise MappingError(f"{self.name}: real-valued inputs need the DAC range from "
                                f"calibration; pass calibration data to map_network")
-        if cfg.dac_bits:
-            lo, hi = self.dac_range
-            if lo < 0 and cfg.dac_bits >= 2:  # bipolar: 2^b - 1 levels with one at 0
-                nmax = 2 ** cfg.dac_bits - 2
-            else:
-                nmax = 2 ** cfg.dac_bits - 1
-            x = _uniform(x, lo, (hi - lo) / nmax, nmax)
+        if cfg.inp_bits:
+            x = self.dac().convert(x)
         xmax = max(abs(v) for v in self.dac_range) if self.dac_range else 1.0
         return [(x, 1)], 1.0, xmax
+
+    def dac(self) -> FullRangeConverter | None:
+        """The DAC of real-valued inputs over the calibrated range (None before calibration
+        or with ``inp_bits = 0``): ``2**inp_bits`` levels over ``[0, hi]``, or over
+        ``[-hi, hi]`` one level fewer, ``2**inp_bits - 1``, so that zero is a level (from 2
+        bits on)."""
+        bits = self.config.inp_bits
+        if not bits or self.dac_range is None:
+            return None
+        lo, hi = self.dac_range
+        levels = 2 ** bits - 1 if lo < 0 and bits >= 2 else 2 ** bits
+        return FullRangeConverter.spanning(bits, lo, hi, levels)
+
+    def adc(self, r: int) -> FullRangeConverter | None:
+        """The ADCs of row block ``r``, one per column (n_out,): ``2**out_bits`` levels
+        ``adc_lo[r] + c adc_step[r]`` (None with ``out_bits = 0`` or before the range is set)."""
+        if not self.config.out_bits or self.adc_lo is None:
+            return None
+        return FullRangeConverter(self.config.out_bits, self.adc_lo[r], self.adc_step[r])
 
     def _arrays(self, planes, xmax: float) -> np.ndarray:
         """``sum_t 2^t sum_r ADC(X_t[:, r] G[:, r]^T + read noise)`` over row blocks r."""
@@ -364,7 +377,7 @@ class ArrayLayer(Module):
         noise_gain = math.sqrt(2.0) if cfg.weight_encoding == "differential" else 2.0
         set_range = self.calibrating or self.adc_lo is None
         if set_range:
-            if not self.calibrating and cfg.adc_bits and cfg.adc_range == "calibrated":
+            if not self.calibrating and cfg.out_bits and cfg.adc_range == "calibrated":
                 raise MappingError(f"{self.name}: the calibrated ADC range needs calibration "
                                    f"data; pass it to map_network or use adc_range='full'")
             self.adc_lo = np.zeros((len(self.row_blocks), self.n_out))
@@ -385,10 +398,10 @@ class ArrayLayer(Module):
                 parts.append((part, shift))
             if set_range:
                 self._set_adc_range(r, [p for p, _ in parts], np.abs(G).sum(axis=1) * xmax)
+            adc = self.adc(r)
             for part, shift in parts:
-                if cfg.adc_bits:
-                    part = _uniform(part, self.adc_lo[r], self.adc_step[r],
-                                    2 ** cfg.adc_bits - 1)
+                if adc is not None:
+                    part = adc.convert(part)
                 if shift != 1:
                     part *= shift
                 acc += part
@@ -397,9 +410,9 @@ class ArrayLayer(Module):
     def _set_adc_range(self, r: int, parts: list[np.ndarray], full_bound: np.ndarray) -> None:
         """ADC levels of row block r, one range per array (column block)."""
         cfg = self.config
-        if not cfg.adc_bits:
+        if not cfg.out_bits:
             return
-        nmax = 2 ** cfg.adc_bits - 1
+        nmax = 2 ** cfg.out_bits - 1
         for a, b in self.col_blocks:
             if cfg.adc_range == "full":
                 hi = float(full_bound[a:b].max())
@@ -416,12 +429,41 @@ class ArrayLayer(Module):
             self.adc_step[r, a:b] = step
 
     # cost -------------------------------------------------------------------------------------
-    def cost(self) -> dict:
-        """Per-inference counts of this layer (see the module docstring)."""
-        P = self.positions
-        if P is None:
-            raise MappingError(f"{self.name}: run a forward pass before asking for the cost "
-                               f"(the output positions of a convolution depend on the input)")
+    def output_shape(self, input_shape) -> tuple[int, ...]:
+        """Per-sample output shape for a per-sample input shape: ``(n_in,) -> (n_out,)``, or for
+        a convolution ``(C_in, H, W) -> (C_out, OH, OW)``."""
+        shape = tuple(int(v) for v in input_shape)
+        if self.geom is None:
+            if shape != (self.n_in,):
+                raise MappingError(f"{self.name}: a sample must have shape ({self.n_in},), got "
+                                   f"{shape}")
+            return (self.n_out,)
+        c_in, k, s, p = self.geom
+        if len(shape) != 3 or shape[0] != c_in or min(shape[1:]) + 2 * p < k:
+            raise MappingError(f"{self.name}: a sample must have shape ({c_in}, H, W) with H, W "
+                               f">= {k - 2 * p}, got {shape}")
+        return (self.n_out, conv_output_size(shape[1], k, s, p),
+                conv_output_size(shape[2], k, s, p))
+
+    def cost(self, input_shape=None) -> dict:
+        """Per-inference counts of this layer (see the module docstring) for one sample.
+
+        Parameters
+        ----------
+        input_shape : the per-sample shape of the layer's input, ``(C_in, H, W)`` for a
+            convolution (its output positions ``P = OH OW`` follow from it); ``(n_in,)`` or
+            None for a dense layer (``P = 1``)
+
+        The counts depend only on the layer and ``input_shape``, not on any batch it ran.
+        """
+        if input_shape is None:
+            if self.geom is not None:
+                raise MappingError(f"{self.name}: the cost of a convolution needs the input "
+                                   f"shape (C_in, H, W) of one sample: its output positions "
+                                   f"depend on it")
+            input_shape = (self.n_in,)
+        out_shape = self.output_shape(input_shape)
+        P = 1 if self.geom is None else out_shape[1] * out_shape[2]
         out = {"layer": self.name, "on_arrays": self.on_arrays, "inputs": self.code.describe(),
                "n_in": self.n_in, "n_out": self.n_out, "positions": P}
         if not self.on_arrays:
@@ -470,6 +512,30 @@ def _walk(layers: list, code: InputCode, root: str, out: list) -> InputCode:
     return code
 
 
+def _propagate_shape(layer: Module, shape: tuple[int, ...], seen: dict) -> tuple[int, ...]:
+    """The per-sample output shape of ``layer`` for a per-sample input ``shape``; records the
+    input shape of every :class:`ArrayLayer` in ``seen`` (by ``id``)."""
+    if isinstance(layer, ArrayLayer):
+        seen[id(layer)] = shape
+        return layer.output_shape(shape)
+    if isinstance(layer, Sequential):
+        for la in layer.layers:
+            shape = _propagate_shape(la, shape, seen)
+        return shape
+    if isinstance(layer, Residual):  # the branch has the shape of the shortcut
+        return _propagate_shape(layer.inner, shape, seen)
+    if isinstance(layer, BitSplit):  # the paths have equal shapes (they are summed)
+        return [_propagate_shape(p, shape, seen) for p in layer.paths][0]
+    if isinstance(layer, MaxPool2d):
+        if len(shape) != 3 or min(shape[1:]) < layer.k:
+            raise MappingError(f"MaxPool2d: a sample must have shape (C, H, W) with H, W >= "
+                               f"{layer.k}, got {shape}")
+        return (shape[0], shape[1] // layer.k, shape[2] // layer.k)
+    if isinstance(layer, Flatten):
+        return (math.prod(shape),)
+    return shape  # elementwise: activations, batch norms, dropout, quantizers
+
+
 class MappedNetwork:
     """A trained network with its weight layers on arrays (or on the digital twin).
 
@@ -478,14 +544,21 @@ class MappedNetwork:
     model : the mapped copy of the network (eval mode; weight layers are :class:`ArrayLayer`)
     layers : list of ArrayLayer, in forward order
     config : ArrayConfig or None; backend : "arrays" or "digital"
+    input_shape : per-sample shape of the inputs seen last (None before any), the default
+        input shape of :meth:`cost`
     """
 
     def __init__(self, model: Module, layers: list[ArrayLayer], config, backend: str):
         self.model, self.layers, self.config, self.backend = model, layers, config, backend
+        #: Per-sample shape of the inputs seen last (the default of :meth:`cost`); None before.
+        self.input_shape: tuple[int, ...] | None = None
 
     def forward(self, x) -> np.ndarray:
         """Logits of a batch (the network's input shape)."""
-        return self.model.forward(np.asarray(x, dtype=np.float64))
+        x = np.asarray(x, dtype=np.float64)
+        out = self.model.forward(x)
+        self.input_shape = tuple(x.shape[1:])
+        return out
 
     def predict(self, x, batch_size: int = 500) -> np.ndarray:
         """Predicted classes (argmax of the logits), in batches."""
@@ -509,15 +582,29 @@ class MappedNetwork:
             for la in self.layers:
                 la.calibrating = False
 
-    def cost(self) -> dict:
+    def cost(self, input_shape=None) -> dict:
         """Per-inference hardware counts, summed over layers, with ``layers`` (per layer).
-        Positions are those of the last forward pass (run one first).
+
+        Parameters
+        ----------
+        input_shape : the per-sample shape of the network's input, e.g. ``(1, 28, 28)`` or
+            ``(784,)``; each layer's input shape follows from it through the network (pooling,
+            flattening, convolutions). Default: the per-sample shape of the inputs the network
+            saw last (:meth:`forward`, :meth:`predict`, :meth:`evaluate`, :meth:`calibrate`);
+            the batch size never matters.
 
         ``latency_cycles`` counts input cycles on the critical path instead of summing them:
         layers run one after the other, every array of a layer reads at once, and the paths of
         a BitSplit network run side by side on their own arrays (so the longest path counts).
         """
-        per = [la.cost() for la in self.layers]
+        if input_shape is None:
+            if self.input_shape is None:
+                raise MappingError("MappedNetwork.cost: give the input_shape of one sample (e.g. "
+                                   "(1, 28, 28)) or run a forward pass first")
+            input_shape = self.input_shape
+        shapes: dict[int, tuple[int, ...]] = {}
+        _propagate_shape(self.model, tuple(int(v) for v in input_shape), shapes)
+        per = [la.cost(shapes[id(la)]) for la in self.layers]
         keys = ("input_cycles", "array_activations", "adc_conversions", "devices", "arrays",
                 "binary_macs", "digital_macs")
         tot = {k: int(sum(c.get(k, 0) for c in per)) for k in keys}

@@ -35,12 +35,12 @@ def exactness_check(model: Module, x, kbit_input: str = "bit_serial", array_rows
     identical_predictions_vs_network_float64, max_abs_diff_vs_network_float64, n}``.
     """
     model.eval()
-    cfg = ArrayConfig(adc_bits=16, adc_range="full", array_rows=array_rows,
+    cfg = ArrayConfig(out_bits=16, adc_range="full", array_rows=array_rows,
                       kbit_input=kbit_input)
     arrays, digital = map_network(model, cfg), map_network(model, backend="digital")
     integer = all(la.integer for la in arrays.layers if la.on_arrays)
     if not integer:  # real-valued partial sums: exact only with ideal converters, to rounding
-        arrays = map_network(model, ArrayConfig(adc_bits=0, dac_bits=0, array_rows=array_rows,
+        arrays = map_network(model, ArrayConfig(out_bits=0, inp_bits=0, array_rows=array_rows,
                                                 kbit_input=kbit_input))
     model64 = copy.deepcopy(model)
     found: list = []

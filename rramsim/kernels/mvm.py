@@ -106,8 +106,13 @@ def _analog_mvm(M, X, inp_bits, inp_bound, out_bits, out_bound, out_noise, noise
     return Y, repeats
 
 
-def analog_mvm(M, X, io, state):
-    """Public wrapper of :func:`_analog_mvm` with the peripheral settings of ``io`` (an
-    :class:`~rramsim.config.IOConfig`, read by attribute). Returns ``(Y, repeats)``."""
-    return _analog_mvm(M, X, io.inp_bits, io.inp_bound, io.out_bits, io.out_bound, io.out_noise,
+def analog_mvm(M, X, dac, adc, io, state):
+    """Public wrapper of :func:`_analog_mvm`.
+
+    ``dac`` and ``adc`` are symmetric converters (``bits`` and ``bound`` attributes, the
+    ``2**bits - 1``-level convention of :class:`rramsim.analog.converters.SymmetricConverter`,
+    which :func:`quantize` computes here); ``io`` (an :class:`~rramsim.config.IOConfig`, read
+    by attribute) gives the output noise and the noise and bound management. Returns
+    ``(Y, repeats)``."""
+    return _analog_mvm(M, X, dac.bits, dac.bound, adc.bits, adc.bound, io.out_noise,
                        io.noise_management, io.bound_management, io.bm_max_iter, state)

@@ -248,8 +248,16 @@ class Residual(Module):
         self.repeat = int(repeat)
         if self.repeat < 1:
             raise InputError(f"repeat must be >= 1, got {repeat}")
-        for layer in self.inner.layers:  # inside a block every layer passes gradients back
-            layer.input_grad = True
+        self.input_grad = True  # until a container says the block is a network's first layer
+
+    @property
+    def input_grad(self) -> bool:
+        """Whether ``backward`` returns dL/d(input); the inner branch's first layer follows."""
+        return self.inner.input_grad
+
+    @input_grad.setter
+    def input_grad(self, value: bool) -> None:
+        self.inner.input_grad = value
 
     def forward(self, x):
         x = np.asarray(x, dtype=np.float64)
@@ -262,6 +270,8 @@ class Residual(Module):
 
     def backward(self, grad):
         g = self.inner.backward(grad)
+        if g is None:  # the block is the network's first layer: no input gradient needed
+            return None
         if self.repeat == 1:
             return g + grad
         c = grad.shape[1] // self.repeat
@@ -307,6 +317,18 @@ class BitSplit(Module):
         self.paths = list(paths)
         self.bits = len(self.paths)
         self.coefficients = np.array([2.0 ** i for i in range(self.bits)]) / (2 ** self.bits - 1)
+        self.input_grad = True  # until a container says BitSplit is a network's first layer
+
+    @property
+    def input_grad(self) -> bool:
+        """Whether ``backward`` returns dL/d(input); every path's first layer follows."""
+        return self._input_grad
+
+    @input_grad.setter
+    def input_grad(self, value: bool) -> None:
+        self._input_grad = bool(value)
+        for path in self.paths:
+            path.input_grad = self._input_grad
 
     def forward(self, x):
         y = None
@@ -318,8 +340,6 @@ class BitSplit(Module):
     def backward(self, grad):
         gx = None
         for c, path in zip(self.coefficients, self.paths):
-            if isinstance(path, Sequential):  # its first layer passes gradients back if we must
-                path.layers[0].input_grad = self.input_grad
             g = path.backward(c * grad)
             if g is not None:
                 gx = g if gx is None else gx + g

@@ -28,7 +28,8 @@ class Parameter:
 class Module:
     """Base class: ``forward``, ``backward``, parameters, train/eval mode, state."""
 
-    #: Whether backward must compute dL/d(input) (False for a network's first layer).
+    #: Whether backward must compute dL/d(input). The container a layer sits in decides: a
+    #: network's first layer needs none (nothing upstream uses it), see :class:`Sequential`.
     input_grad = True
 
     def __init__(self):
@@ -214,30 +215,16 @@ class AnalogLinear(Module):
 
     # state ---------------------------------------------------------------------------------
     def state_dict(self):
-        t = self.tile
-        state = {f"{self.name}.tile.w": t.w.copy(), f"{self.name}.tile.ref": t.ref.copy()}
-        for key, arr in zip(("a_up", "a_down", "b_up", "b_down", "w_min", "w_max"),
-                            t.devices.kernel_args()):
-            state[f"{self.name}.tile.{key}"] = arr.copy()
-        for key in ("_fwd_state", "_bwd_state", "_x_state", "_row_states"):
-            state[f"{self.name}.tile.{key}"] = getattr(t, key).copy()
+        """The tile's state (:meth:`AnalogTile.state_dict`) under ``<name>.tile.``, and the
+        digital bias."""
+        state = {f"{self.name}.tile.{k}": v for k, v in self.tile.state_dict().items()}
         state.update(super().state_dict())
         return state
 
     def load_state_dict(self, state):
-        t = self.tile
-        p = f"{self.name}.tile."
-        for key in ("w", "ref"):
-            arr = np.asarray(state[p + key], dtype=np.float64)
-            if arr.shape != t.shape:
-                raise InputError(f"{p + key}: shape {arr.shape} != {t.shape}")
-            setattr(t, key, arr.copy())
-        for key, arr in zip(("a_up", "a_down", "b_up", "b_down", "w_min", "w_max"),
-                            t.devices.kernel_args()):
-            arr[...] = state[p + key]
-        for key in ("_fwd_state", "_bwd_state", "_x_state", "_row_states"):
-            getattr(t, key)[...] = state[p + key]
-        t._w_eff = t.w - t.ref
+        prefix = f"{self.name}.tile."
+        self.tile.load_state_dict({k[len(prefix):]: v for k, v in state.items()
+                                   if k.startswith(prefix)})
         super().load_state_dict(state)
 
 
@@ -275,7 +262,17 @@ class Tanh(Module):
 
 
 class Sequential(Module):
-    """Layers applied in order; backward in reverse. The first layer computes no input gradient."""
+    """Layers applied in order; backward in reverse.
+
+    Input gradients: a new Sequential takes itself for a whole network, so its first layer
+    computes no dL/d(input) (nothing upstream would use it; at batch 1 this saves the largest
+    matrix product of the backward pass) and ``backward`` returns None. The ``input_grad`` of a
+    Sequential is that of its first layer: a container that places it after other layers (an
+    outer Sequential, :class:`~rramsim.nn.binary.Residual`, :class:`~rramsim.nn.binary.BitSplit`)
+    sets it to True, which reaches the first layer, however deep the nesting, so the gradient
+    keeps flowing to the layers before it. Only the outermost network decides what its own input
+    needs.
+    """
 
     def __init__(self, *layers: Module):
         super().__init__()
@@ -284,6 +281,15 @@ class Sequential(Module):
         self.layers = list(layers)
         for i, layer in enumerate(self.layers):
             layer.input_grad = i > 0
+
+    @property
+    def input_grad(self) -> bool:
+        """Whether ``backward`` returns dL/d(input): that of the first layer."""
+        return self.layers[0].input_grad
+
+    @input_grad.setter
+    def input_grad(self, value: bool) -> None:
+        self.layers[0].input_grad = bool(value)
 
     def forward(self, x):
         for layer in self.layers:
