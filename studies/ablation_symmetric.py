@@ -3,7 +3,8 @@
 Question: the symmetric device (``softbounds_symmetric``, seed 0, 2 epochs, batch 1, lr 0.01)
 with one non-ideality removed at a time: perfect peripherals; no device-to-device or
 cycle-to-cycle variation; constant step instead of soft bounds (same +-1 bounds); soft bounds
-three times wider (+-3). Prints the per-epoch test accuracy; writes ``plots/ablation_symmetric.json``.
+three times wider (+-3). Prints the per-epoch test accuracy; writes
+``plots/ablation_symmetric.json``.
 
     python studies/ablation_symmetric.py
 """

@@ -17,11 +17,11 @@ range (Wan et al., Nature 608:504, 2022, Extended Data Fig. 3: sigma about 1 to 
 0 to 40 uS range after write-verify, i.e. 2.6 to 6 %) and read noise 1 % of the range per device
 per read (random-telegraph fluctuations of the read current of HfOx RRAM, of order 1 % and
 larger in high-resistance states: Ambrogio et al., IEEE Trans. Electron Devices 61:2920, 2014,
-doi:10.1109/TED.2014.2330202). ADC ranges are calibrated per array on 500 training images (``adc_percentile``
-99.99). The sweep uses one draw (seed 0) of the programming error, the read noise and the
-calibration batch; at 128 rows every network is run again with draws 1 and 2, to show how much
-of the picture is one draw's luck (``programming_draws`` in the JSON, error bars in the 128-row
-panel).
+doi:10.1109/TED.2014.2330202). ADC ranges are calibrated per array on 500 training images
+(``adc_percentile`` 99.99). The sweep uses one draw (seed 0) of the programming error, the
+read noise and the calibration batch; at 128 rows every network is run again with draws 1
+and 2, to show how much of the picture is one draw's luck (``programming_draws`` in the JSON,
+error bars in the 128-row panel).
 
 Outputs (``--out``, default ``plots/``): ``array_mapping__accuracy.png`` (test accuracy against
 ADC bits, one panel per array height), ``array_mapping__cost.png`` (ADC conversions per

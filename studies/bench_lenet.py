@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rramsim.networks import FLOOR_RUNS, build_from_spec, build_lenet5
 from rramsim.data import train_test
-from rramsim.nn import SGD, Conv2d, SoftmaxCrossEntropy
 from rramsim.kernels.conv import conv2d_direct
+from rramsim.networks import FLOOR_RUNS, build_from_spec, build_lenet5
+from rramsim.nn import SGD, Conv2d, SoftmaxCrossEntropy
 from rramsim.results import write_json
 from rramsim.training import evaluate, fit
 

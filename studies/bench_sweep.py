@@ -22,10 +22,10 @@ import shutil
 import time
 from pathlib import Path
 
+from rramsim.config import load_preset
 from rramsim.experiments import sweep as sw
 from rramsim.experiments.devices import measure_symmetry_points
 from rramsim.experiments.runner import InProcessExecutor, ProcessExecutor
-from rramsim.config import load_preset
 from rramsim.results import write_json
 
 

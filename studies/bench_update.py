@@ -44,15 +44,15 @@ def _best_rate(fn, work: float, repeats: int = 5, min_time: float = 0.3) -> floa
 
 def measure() -> dict:
     import numpy as np
+    from bench_kernels import count_pulses as _count_pulses
 
+    from rramsim.analog.devices import sample_devices
+    from rramsim.analog.tile import AnalogTile
     from rramsim.config import load_preset
     from rramsim.data import train_test
-    from rramsim.analog.devices import sample_devices
-    from bench_kernels import count_pulses as _count_pulses
     from rramsim.networks import build_mlp
     from rramsim.nn import SoftmaxCrossEntropy
     from rramsim.rng import stream_states
-    from rramsim.analog.tile import AnalogTile
 
     cfg = load_preset("softbounds_symmetric")
     res = {}

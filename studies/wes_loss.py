@@ -41,10 +41,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rramsim.plotting import regression as plots
 from rramsim.data.regression import SHAPES, make_dataset
+from rramsim.experiments.regression import (
+    data_summary,
+    loss_label,
+    run_regression_tasks,
+    summarise_runs,
+)
 from rramsim.nn.density import LabelDensity
-from rramsim.experiments.regression import data_summary, loss_label, run_regression_tasks, summarise_runs
+from rramsim.plotting import regression as plots
 from rramsim.results import summary_stats, write_json
 from rramsim.rng import spawn
 

@@ -26,12 +26,11 @@ Outputs (``--out``, default ``plots/``):
 - ``zero_shifting.json``: every run's history and the summary the figures are drawn from;
 - per-run JSON under ``<out>/zero_shifting_runs/`` (a rerun resumes from them).
 
-    python studies/zero_shifting.py            # full: 6 levels x 5 arms x 3 seeds, 60,000 images x 3 epochs
-    python studies/zero_shifting.py --quick    # a few minutes: 3 levels, 1 seed, 30,000 images x 2 epochs
+    python studies/zero_shifting.py          # 6 levels x 5 arms x 3 seeds, 60,000 images x 3 epochs
+    python studies/zero_shifting.py --quick  # minutes: 3 levels, 1 seed, 30,000 images x 2 epochs
 """
 
 from __future__ import annotations
-
 
 from rramsim import plotting
 from rramsim.experiments.mnist import run_training_tasks as run_tasks

@@ -3,17 +3,34 @@ BinaryDuo's exact decoupling, save/load, a short real training run, bad input.""
 
 import numpy as np
 import pytest
+from test_conv import check_module_grads
 
-from rramsim.networks import build_binary_lenet, build_binary_mlp, build_binary_vgg, build_from_spec, build_lenet5, decouple
 from rramsim.analysis import gradient_mismatch
 from rramsim.experiments.binary import train_network
-from rramsim.networks import load_model, save_model
-from rramsim.nn import (BatchNorm2d, BinaryConv2d, BinaryLinear, Conv2d, Dropout, Hardtanh,
-                        LearnableThreshold, Quantize, Residual, SoftmaxCrossEntropy,
-                        bireal_block)
+from rramsim.networks import (
+    build_binary_lenet,
+    build_binary_mlp,
+    build_binary_vgg,
+    build_from_spec,
+    build_lenet5,
+    decouple,
+    load_model,
+    save_model,
+)
+from rramsim.nn import (
+    BatchNorm2d,
+    BinaryConv2d,
+    BinaryLinear,
+    Conv2d,
+    Dropout,
+    Hardtanh,
+    LearnableThreshold,
+    Quantize,
+    Residual,
+    SoftmaxCrossEntropy,
+    bireal_block,
+)
 from rramsim.nn.quantizers import get_quantizer
-
-from test_conv import check_module_grads
 
 
 def test_binary_layers_with_identity_quantizer_have_exact_gradients(rng):

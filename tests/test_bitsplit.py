@@ -2,10 +2,17 @@
 
 import numpy as np
 import pytest
-
 from naive import numeric_grad
-from rramsim.networks import build_binary_lenet, build_binary_mlp, build_bitsplit, build_from_spec, kbit_act
-from rramsim.networks import load_model, save_model
+
+from rramsim.networks import (
+    build_binary_lenet,
+    build_binary_mlp,
+    build_bitsplit,
+    build_from_spec,
+    kbit_act,
+    load_model,
+    save_model,
+)
 from rramsim.nn import BitSplit, Linear, Sequential, SoftmaxCrossEntropy
 from rramsim.nn.quantizers import BitOf, NLevel, get_quantizer
 
@@ -118,9 +125,9 @@ def test_bitsplit_builder_validates():
 def test_width_scale_matches_the_cost_it_claims(tmp_path, rng):
     """Narrow BitSplit paths (1/sqrt(k) widths) hold about the conventional network's binary
     weights; a sqrt(k)-wide binary network about BitSplit's; the factor survives save/load."""
-    from rramsim.networks import kbit_act, scale_widths
     from rramsim.config import ArrayConfig
     from rramsim.inference import map_network
+    from rramsim.networks import kbit_act, scale_widths
 
     x = rng.random((3, 1, 28, 28))
 

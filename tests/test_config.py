@@ -7,10 +7,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rramsim.config import (ConfigError, DeviceConfig, IOConfig, ReferenceConfig, TileConfig,
-                            UpdateConfig, available_presets, find_preset, load_preset,
-                            parse_overrides, replace_section)
 from rramsim.analog.tile import AnalogTile
+from rramsim.config import (
+    ConfigError,
+    DeviceConfig,
+    IOConfig,
+    ReferenceConfig,
+    TileConfig,
+    UpdateConfig,
+    available_presets,
+    find_preset,
+    load_preset,
+    parse_overrides,
+    replace_section,
+)
 
 PRESETS = available_presets()
 REPO_DEVICES = Path(__file__).resolve().parents[1] / "devices"
@@ -167,7 +177,7 @@ def test_sections_are_frozen():
 
 def test_every_field_is_documented():
     for cls in (DeviceConfig, UpdateConfig, IOConfig, ReferenceConfig):
-        for name, default, unit, valid, doc in cls.field_docs():
+        for name, default, _unit, valid, doc in cls.field_docs():
             assert doc and valid, f"{cls.__name__}.{name} undocumented"
             assert getattr(cls(), name) == default
 

@@ -3,12 +3,18 @@ against finite differences, batch-norm train/eval behaviour, bad input."""
 
 import numpy as np
 import pytest
-
-from rramsim.nn import (BatchNorm1d, BatchNorm2d, Conv2d, Flatten, MaxPool2d, Sequential,
-                        SoftmaxCrossEntropy)
-from rramsim.kernels.conv import col2im, conv2d_direct, im2col
-
 from naive import numeric_grad
+
+from rramsim.kernels.conv import col2im, conv2d_direct, im2col
+from rramsim.nn import (
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    Flatten,
+    MaxPool2d,
+    Sequential,
+    SoftmaxCrossEntropy,
+)
 
 
 def check_module_grads(module, x, rtol=1e-5, atol=1e-7, seed=0):

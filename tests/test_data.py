@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rramsim.data import mnist as data
 from rramsim.data import DataError
+from rramsim.data import mnist as data
 
 PACKAGED = Path(data.__file__).resolve().parent.parent / "datasets" / "mnist"
 TEST_FILES = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")

@@ -3,13 +3,13 @@ recursions and the numpy twins, saturation, bounds, symmetry points."""
 
 import math
 
+import naive
 import numpy as np
 import pytest
-
-import naive
-from conftest import NO_VARIATION, config
-from rramsim.analog.devices import DeviceArray, nominal_device, pulse_response, sample_devices
 from bench_kernels import count_pulses as _count_pulses
+from conftest import NO_VARIATION, config
+
+from rramsim.analog.devices import DeviceArray, nominal_device, pulse_response, sample_devices
 from rramsim.kernels.device import _pulse_sequence, _symmetry_search, apply_pulses
 from rramsim.kernels.update import expected_pulses
 from rramsim.rng import stream_states

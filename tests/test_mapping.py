@@ -3,13 +3,22 @@
 import numpy as np
 import pytest
 
-from rramsim.networks import build_binary_lenet, build_binary_mlp, build_binary_vgg, build_bitsplit, build_lenet5, kbit_act
-from rramsim.experiments.binary import train_network
 from rramsim.config import ArrayConfig, ConfigError
 from rramsim.data import train_test
+from rramsim.experiments.binary import train_network
 from rramsim.inference import ArrayLayer, InputCode, MappingError, map_network
 from rramsim.inference.arrays import _uniform
-from rramsim.networks import build_mlp, load_model, save_model
+from rramsim.networks import (
+    build_binary_lenet,
+    build_binary_mlp,
+    build_binary_vgg,
+    build_bitsplit,
+    build_lenet5,
+    build_mlp,
+    kbit_act,
+    load_model,
+    save_model,
+)
 from rramsim.nn import BinaryLinear, Linear, Module, Sequential
 
 WIDE = dict(adc_bits=16, adc_range="full")  # wide enough for every array here
@@ -369,8 +378,8 @@ def test_bad_input_gives_clear_errors(rng, images):
 
 
 def test_study_runner_and_exactness_check(tmp_path, images):
-    from rramsim.inference import exactness_check
     from rramsim.experiments.mapping import run_mapping_task
+    from rramsim.inference import exactness_check
 
     net = _warm(build_bitsplit(_path(LENET), 2, seed=1), images)
     path = save_model(tmp_path / "net", net)

@@ -4,14 +4,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from naive import numeric_grad
 
 from rramsim.config import load_preset
 from rramsim.networks import build_mlp, load_model, save_model
-from rramsim.nn import (SGD, AnalogLinear, Linear, MSELoss, ReLU, Sequential, Sigmoid,
-                        SoftmaxCrossEntropy, Tanh)
-from naive import numeric_grad
-
-
+from rramsim.nn import (
+    SGD,
+    AnalogLinear,
+    Linear,
+    MSELoss,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    SoftmaxCrossEntropy,
+    Tanh,
+)
 
 
 @pytest.mark.parametrize("act", [Sigmoid, Tanh, ReLU])

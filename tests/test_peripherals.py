@@ -1,15 +1,15 @@
 """Peripherals: the quantizer (levels, clipping, idempotence), the analog MVM kernel against its
 twin, noise and bound management, perfect peripherals."""
 
+import naive
 import numpy as np
 import pytest
 
-import naive
+from rramsim.analog.converters import analog_mvm, quantize
+from rramsim.analog.tile import AnalogTile
 from rramsim.config import ConfigError, IOConfig
 from rramsim.kernels.mvm import _analog_mvm, _dac
-from rramsim.analog.converters import analog_mvm, quantize
 from rramsim.rng import stream_states
-from rramsim.analog.tile import AnalogTile
 
 QUIET = dict(inp_bits=0, out_bits=0, out_noise=0.0)  # no quantisation, no noise
 

@@ -7,11 +7,29 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from rramsim.data.regression import SHAPES, fourier_features, label_curve, make_dataset, shape_quantile
+from rramsim.data.regression import (
+    SHAPES,
+    fourier_features,
+    label_curve,
+    make_dataset,
+    shape_quantile,
+)
+from rramsim.experiments.regression import (
+    run_regression_tasks,
+    run_wes_task,
+    summarise_runs,
+    train_regressor,
+)
+from rramsim.metrics import (
+    count_modes,
+    histogram_counts,
+    histogram_overlap,
+    regression_metrics,
+    rmse,
+    sample_skewness,
+)
 from rramsim.nn.density import LabelDensity
-from rramsim.metrics import count_modes, histogram_counts, histogram_overlap, regression_metrics, rmse, sample_skewness
 from rramsim.nn.losses import make_loss
-from rramsim.experiments.regression import run_regression_tasks, run_wes_task, summarise_runs, train_regressor
 
 
 @pytest.fixture(scope="module")

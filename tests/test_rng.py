@@ -1,12 +1,12 @@
 """Random streams: SplitMix64, uniforms and the Ziggurat normal against their twins and their
 distributions; the seed helpers of :mod:`rramsim.rng`."""
 
+import naive
 import numba
 import numpy as np
 import pytest
 from scipy import stats
 
-import naive
 from rramsim import rng
 from rramsim.kernels import rng as krng
 

@@ -6,10 +6,9 @@ import math
 import numba
 import numpy as np
 import pytest
-
 from conftest import NO_VARIATION, config
-from rramsim.analog.tile import AnalogTile
 
+from rramsim.analog.tile import AnalogTile
 
 # ------------------------------------------------------------------------------------------
 # Input validation

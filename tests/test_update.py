@@ -1,17 +1,17 @@
 """The update kernels: pulsed (stochastic coincidences) and expected-count updates against their
 twins, unbiasedness, management invariance, the floating-point limit, thread invariance."""
 
+import naive
 import numba
 import numpy as np
 import pytest
-
-import naive
 from conftest import NO_VARIATION, config
-from rramsim.config import available_presets, load_preset
+
 from rramsim.analog.devices import pulse_response, sample_devices
+from rramsim.analog.tile import AnalogTile
+from rramsim.config import available_presets, load_preset
 from rramsim.kernels import update as k
 from rramsim.rng import stream_states
-from rramsim.analog.tile import AnalogTile
 
 #: A linear device far from its bounds: the pulsed update's mean is exactly -lr d x^T.
 LINEAR = {**NO_VARIATION, "device.model": "constant_step", "device.dw_min": 0.001,

@@ -3,13 +3,11 @@ differences, the weights' monotonic growth with beta, and input validation."""
 
 import numpy as np
 import pytest
-
-from rramsim.nn import HuberLoss, MAELoss, MSELoss, WESLoss
-from rramsim.nn.density import LabelDensity
-from rramsim.data.regression import make_dataset
 from naive import numeric_grad
 
-
+from rramsim.data.regression import make_dataset
+from rramsim.nn import HuberLoss, MAELoss, MSELoss, WESLoss
+from rramsim.nn.density import LabelDensity
 
 
 @pytest.fixture(scope="module")

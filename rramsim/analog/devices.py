@@ -65,7 +65,7 @@ class DeviceArray:
                           np.where(num > 0, self.w_max, np.where(num < 0, self.w_min, 0.0)))
         return np.clip(sp, self.w_min, self.w_max)
 
-    def subset(self, index) -> "DeviceArray":
+    def subset(self, index) -> DeviceArray:
         """Parameters of the devices selected by a numpy ``index`` (flattened to 1-d)."""
         pick = lambda a: np.ascontiguousarray(np.asarray(a)[index]).reshape(-1)  # noqa: E731
         return DeviceArray(*(pick(a) for a in self.kernel_args()), ctoc=self.ctoc)

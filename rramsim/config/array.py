@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from rramsim.config.fields import _f, _make_section, _Section, accepts_aliases, parse_overrides
 from rramsim.errors import ConfigError
@@ -77,7 +78,7 @@ class ArrayConfig(_Section):
                               f"for an odd number of levels")
 
     @classmethod
-    def from_overrides(cls, overrides: Mapping[str, Any] | Sequence[str] = ()) -> "ArrayConfig":
+    def from_overrides(cls, overrides: Mapping[str, Any] | Sequence[str] = ()) -> ArrayConfig:
         """Defaults with ``{"array.out_bits": 4}`` or ``["array.out_bits=4", ...]`` applied
         (aliases such as ``array.adc_bits`` accepted)."""
         items = parse_overrides(overrides) if not isinstance(overrides, Mapping) else overrides

@@ -17,8 +17,9 @@ from __future__ import annotations
 import functools
 import math
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import field, fields
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from rramsim.errors import ConfigError
 from rramsim.validation import suggest

@@ -23,8 +23,9 @@ overridden with ``--set section.key=value``. Unknown keys and out-of-range value
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from rramsim.config.fields import _f, _make_section, _Section, check_key, parse_overrides
 from rramsim.errors import ConfigError
@@ -240,7 +241,7 @@ class TileConfig:
         return {name: dataclasses.asdict(getattr(self, name)) for name in self.SECTIONS}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Mapping[str, Any]], source: str = "config") -> "TileConfig":
+    def from_dict(cls, data: Mapping[str, Mapping[str, Any]], source: str = "config") -> TileConfig:
         """Build from nested ``{section: {key: value}}``; unknown sections or keys raise."""
         if not isinstance(data, Mapping):
             raise ConfigError(f"{source}: expected a table of sections, got {type(data).__name__}")
@@ -254,7 +255,7 @@ class TileConfig:
             sections[name] = _make_section(cls.SECTIONS[name], name, values, source)
         return cls(**sections)
 
-    def with_overrides(self, overrides: Mapping[str, Any] | Sequence[str]) -> "TileConfig":
+    def with_overrides(self, overrides: Mapping[str, Any] | Sequence[str]) -> TileConfig:
         """Return a copy with dotted-key overrides applied.
 
         ``overrides`` is ``{"device.up_down": 0.3}`` or ``["device.up_down=0.3", ...]``

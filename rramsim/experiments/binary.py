@@ -149,7 +149,7 @@ def run_task(task: dict) -> dict:
 
 def run_binary_tasks(tasks: list[dict], jobs: int = 1, cache_dir=None,
                      progress=print) -> list[dict]:
-    """Run :func:`run_task` tasks through :func:`rramsim.experiments.runner.run_tasks`: ``jobs`` at a
-    time in single-threaded worker processes, with its per-run JSON cache (a task whose
-    ``cache_dir/<name>.json`` exists is not run again)."""
+    """Run :func:`run_task` tasks through :func:`rramsim.experiments.runner.run_tasks`:
+    ``jobs`` at a time in single-threaded worker processes, with its per-run JSON cache (a task
+    whose ``cache_dir/<name>.json`` exists is not run again)."""
     return run_tasks(tasks, run_task, jobs=jobs, cache_dir=cache_dir, progress=progress)

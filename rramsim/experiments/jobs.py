@@ -62,7 +62,7 @@ class Job:
         """All arguments with defaults filled in, each checked; ConfigError naming the bad
         one (unknown, with the closest valid name; wrong type; below its range; missing)."""
         out = {}
-        for key, value in given.items():
+        for key in given:
             if key not in self.args:
                 raise ConfigError(f"{where}.{key}: unknown argument of job {self.name!r}"
                                   f"{suggest(key, self.args)}; valid: {', '.join(self.args)}")

@@ -109,8 +109,8 @@ def run_wes_task(task: dict) -> dict:
 
     Added keys: ``metrics`` (:func:`regression_metrics`), ``history`` (test RMSE and train loss
     of about 30 epochs, :func:`thin_history`), ``pred_counts`` and ``test_counts``
-    (:func:`histogram_counts`), ``seconds``, and ``diverged`` (None, or the error message of a run whose outputs became NaN/infinite; its
-    metrics are then NaN).
+    (:func:`histogram_counts`), ``seconds``, and ``diverged`` (None, or the error message of a
+    run whose outputs became NaN/infinite; its metrics are then NaN).
     """
     t0 = time.perf_counter()
     data_seed, train_seed = spawn(task["seed"], 2)

@@ -26,5 +26,5 @@ from rramsim.networks.regressor import build_regressor
 
 __all__ = ["BUILDERS", "FLOOR_RUNS", "MNIST_MLP", "build_binary_lenet", "build_binary_mlp",
            "build_binary_vgg", "build_bitsplit", "build_from_spec", "build_lenet5", "build_mlp",
-           "build_regressor", "check_spec", "decouple", "kbit_act", "load_model", "register", "save_model",
-           "scale_widths"]
+           "build_regressor", "check_spec", "decouple", "kbit_act", "load_model", "register",
+           "save_model", "scale_widths"]

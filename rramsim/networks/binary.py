@@ -376,8 +376,8 @@ FLOOR_RUNS = {
                         "weight_quantizer": {"name": "identity"}, "in_channels": 1,
                         "n_classes": 10, "dropout": 0.0, "conv_dtype": "float32"},
                "dataset": "fashion-mnist", "epochs": 8, "batch_size": 64, "lr": 1e-3},
-    "lenet5": {"spec": {"kind": "lenet5", "conv_dtype": "float64"}, "dataset": "mnist", "epochs": 10, "batch_size": 64,
-               "lr": 1e-3},
+    "lenet5": {"spec": {"kind": "lenet5", "conv_dtype": "float64"}, "dataset": "mnist",
+               "epochs": 10, "batch_size": 64, "lr": 1e-3},
 }
 
 

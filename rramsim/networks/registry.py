@@ -10,7 +10,7 @@ themselves on import; importing :mod:`rramsim.networks` imports them all.
 from __future__ import annotations
 
 import inspect
-from typing import Callable
+from collections.abc import Callable
 
 from rramsim.errors import InputError
 from rramsim.validation import suggest

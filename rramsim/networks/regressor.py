@@ -19,8 +19,8 @@ def build_regressor(n_in: int, hidden=(64, 64), activation: str = "tanh", config
     n_in : number of input features
     hidden : widths of the hidden layers
     activation : 'tanh', 'relu' or 'sigmoid' (after every hidden layer)
-    config : a :class:`~rramsim.config.TileConfig` (or its ``to_dict()``) for analog layers (every layer on its own
-        tile, analog bias column), or None for floating point
+    config : a :class:`~rramsim.config.TileConfig` (or its ``to_dict()``) for analog layers
+        (every layer on its own tile, analog bias column), or None for floating point
     seed : seeds the initial weights (layer k from child k) and the tiles
     """
     acts = {"tanh": Tanh, "relu": ReLU, "sigmoid": Sigmoid}

@@ -5,9 +5,9 @@ each sample's input patches into a (C * KH * KW, OH * OW) matrix, and the weight
 (C_out, C * KH * KW) multiplies it (one BLAS call per sample, output already in (C_out, OH, OW)
 layout); the backward pass scatters patch gradients back with the adjoint kernel (col2im). The
 kernels live in :mod:`rramsim.kernels.conv`. ``studies/bench_lenet.py`` compares this with a
-direct numba loop (:func:`rramsim.kernels.conv.conv2d_direct`): on the LeNet layers the im2col + BLAS forward pass is 3.5-11x faster
-(measured at batch 64, one thread), so the layer uses im2col and the numba loop stays as the
-measured alternative and a test twin.
+direct numba loop (:func:`rramsim.kernels.conv.conv2d_direct`): on the LeNet layers the
+im2col + BLAS forward pass is 3.5-11x faster (measured at batch 64, one thread), so the layer
+uses im2col and the numba loop stays as the measured alternative and a test twin.
 
 Shapes follow PyTorch: weight (C_out, C_in, KH, KW), bias (C_out,), output
 (N, C_out, (H + 2 p - KH) // s + 1, (W + 2 p - KW) // s + 1).

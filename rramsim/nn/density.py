@@ -46,14 +46,14 @@ class LabelDensity:
     log_norm: float = field(default=0.0)
 
     @classmethod
-    def uniform(cls, support=(0.0, 1.0)) -> "LabelDensity":
+    def uniform(cls, support=(0.0, 1.0)) -> LabelDensity:
         """The uniform density ``1 / (b - a)`` on ``support``."""
         a, b = _check_support(support)
         return cls(np.zeros(0), (a, b), float(np.log(2.0)))
 
     @classmethod
     def fit(cls, labels, degree: int = 8, support=None, ridge: float = 1e-4,
-            max_iter: int = 200, tol: float = 1e-10) -> "LabelDensity":
+            max_iter: int = 200, tol: float = 1e-10) -> LabelDensity:
         """Fit the log-polynomial density to ``labels`` by penalised maximum likelihood.
 
         The objective ``mean_i log g(y_i) - ridge/2 |theta|^2`` is concave in ``theta``; it is

@@ -208,7 +208,7 @@ class WESLoss(Loss):
 
     @classmethod
     def from_labels(cls, labels, beta: float = 1.0, support=None, degree: int = 8,
-                    density_floor: float = 0.0) -> "WESLoss":
+                    density_floor: float = 0.0) -> WESLoss:
         """WES with the density fitted on ``labels`` (N,) by
         :meth:`rramsim.regression.LabelDensity.fit` (log-polynomial of ``degree``)."""
         return cls(LabelDensity.fit(labels, degree=degree, support=support), beta, density_floor)

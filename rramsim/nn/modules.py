@@ -48,7 +48,7 @@ class Module:
         """Digital parameters updated by an optimizer."""
         return []
 
-    def analog_layers(self) -> list["AnalogLinear"]:
+    def analog_layers(self) -> list[AnalogLinear]:
         """Layers whose weights live in tiles (updated by pulses, not by the optimizer)."""
         return []
 
