@@ -2,6 +2,7 @@
 names the key and what is valid."""
 
 import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -304,3 +305,21 @@ def test_device_models_are_named_once():
                  lambda: TileConfig.from_dict({"device": {"gamma": 1.0}}, "preset x.toml")):
         with pytest.raises(ConfigError, match=r"unknown key 'gamma' in \[device\]"):
             load()
+
+
+def test_quoted_numbers_and_booleans_are_type_errors(tmp_path):
+    """A preset's ``dw_min = "0.001"`` or ``noise_management = "false"`` is not converted
+    silently; the command line's ``--set`` values are parsed as TOML and stay accepted."""
+    cases = [('[device]\ndw_min = "0.001"\n', "device.dw_min = '0.001' is not a valid float"),
+             ('[forward]\nnoise_management = "false"\n', "not a valid bool: write true or false"),
+             ("[forward]\nnoise_management = 1\n", "is not a valid bool"),
+             ('[update]\nbl = "31"\n', "update.bl = '31' is not a valid int")]
+    for text, words in cases:
+        path = tmp_path / "p.toml"
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=re.escape(words)):
+            load_preset(path)
+    with pytest.raises(ConfigError, match="not a valid float"):
+        TileConfig().with_overrides({"device.up_down": "0.3"})
+    cfg = TileConfig().with_overrides(["device.up_down=0.3", "forward.noise_management=false"])
+    assert cfg.device.up_down == 0.3 and cfg.forward.noise_management is False

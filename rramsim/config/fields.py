@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import field, fields
 from typing import Any
 
+import numpy as np
+
 from rramsim.errors import ConfigError
 from rramsim.validation import suggest
 
@@ -145,31 +147,29 @@ class _Section:
 
 
 def _coerce(key: str, value, typ):
-    """Coerce a TOML / command-line value to the field's declared type, or raise ConfigError."""
+    """Check a TOML / command-line / library value against the field's declared type, or raise
+    ConfigError. Numbers are numbers and booleans are booleans: a quoted ``"0.001"`` or
+    ``"false"`` in a preset is a type error, not silently converted (the command line's
+    ``--set key=0.001`` is parsed as TOML first, so it arrives as a number)."""
     typ = typ if isinstance(typ, str) else getattr(typ, "__name__", str(typ))
-    try:
-        if typ == "bool":
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
-                return value.lower() in ("true", "1", "yes")
-            raise TypeError
+    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_))
+    if typ == "bool":
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        raise ConfigError(f"{key} = {value!r} is not a valid bool: write true or false"
+                          + (" (without quotes)" if isinstance(value, str) else ""))
+    if typ in ("int", "float"):
+        if not number:
+            hint = " (a number without quotes)" if isinstance(value, str) else ""
+            raise ConfigError(f"{key} = {value!r} is not a valid {typ}{hint}")
         if typ == "int":
-            if isinstance(value, bool):
-                raise TypeError
-            if isinstance(value, float) and not value.is_integer():
-                raise TypeError
+            if isinstance(value, (float, np.floating)) and not float(value).is_integer():
+                raise ConfigError(f"{key} = {value!r} is not a valid int")
             return int(value)
-        if typ == "float":
-            if isinstance(value, bool):
-                raise TypeError
-            return float(value)
-        if typ == "str":
-            if not isinstance(value, str):
-                raise TypeError
-            return value
-    except (TypeError, ValueError):
-        raise ConfigError(f"{key} = {value!r} is not a valid {typ}") from None
+        return float(value)
+    if typ == "str" and not isinstance(value, str):
+        raise ConfigError(f"{key} = {value!r} is not a valid str")
     return value
 
 
