@@ -109,6 +109,12 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
                       ("y_test", y_test)):
         if not np.all(np.isfinite(arr)):
             raise InputError(f"{name} contains NaN or infinite values")
+    if loss is None and not all(np.issubdtype(np.asarray(y).dtype, np.integer)
+                                for y in (y_train, y_test)):
+        raise InputError("the default loss (softmax cross-entropy) needs integer class labels; "
+                         "got y_train / y_test of dtype "
+                         f"{np.asarray(y_train).dtype} / {np.asarray(y_test).dtype}: convert "
+                         "them with .astype(int) or pass a regression loss")
     bar = progress if isinstance(progress, Progress) else Progress(bool(progress))
     rng = generator(seed)
     loss_fn = loss if loss is not None else SoftmaxCrossEntropy()

@@ -270,3 +270,17 @@ def test_a_model_saved_by_earlier_code_loads_and_predicts_identically():
     opt.step()
     for layer, W in zip(net.analog_layers(), meta["expected_weights_after_step"]):
         np.testing.assert_array_equal(layer.get_weights()[0], W)
+
+
+def test_fit_with_float_labels_is_a_clear_error():
+    from rramsim.errors import InputError
+    from rramsim.nn import Linear, Sequential, SoftmaxCrossEntropy
+    from rramsim.training import fit
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 3)), rng.integers(0, 2, 8)
+    net = Sequential(Linear(3, 2, seed=0))
+    with pytest.raises(InputError, match="needs integer class labels"):
+        fit(net, x, y.astype(float), x, y, epochs=1)
+    with pytest.raises(InputError, match="labels must be integer class indices"):
+        SoftmaxCrossEntropy()(np.zeros((2, 2)), np.array([0.0, 1.0]))

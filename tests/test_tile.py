@@ -435,3 +435,20 @@ def test_tile_load_state_rejects_a_wrong_state_and_changes_nothing():
         a.load_state_dict(dict(wrong, w=state["w"] + 0.01))
     for key, value in a.state_dict().items():
         np.testing.assert_array_equal(value, before[key], err_msg=key)
+
+
+def test_bad_constructor_and_update_arguments_are_clear():
+    from rramsim.errors import ConfigError, InputError
+
+    with pytest.raises(InputError, match=r"config must be a TileConfig.*load_preset"):
+        AnalogTile(4, 6, "softbounds_symmetric")
+    with pytest.raises(InputError, match="tile size must be positive integers, got n_out=2.5"):
+        AnalogTile(2.5, 6)
+    with pytest.raises(InputError, match="tile size must be positive integers, got n_in=True"):
+        AnalogTile(3, True)
+    tile = AnalogTile(2, 3, seed=0)
+    with pytest.raises(InputError, match="learning rate must be finite and >= 0 .a number., got"):
+        tile.update(np.ones(3), np.ones(2), lr="0.01")
+    off = AnalogTile(2, 3, config({"reference.enabled": False}), seed=0)
+    with pytest.raises(ConfigError, match="needs reference.enabled = true"):
+        off.zero_shift("closed_form")

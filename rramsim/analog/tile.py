@@ -17,8 +17,9 @@ import numpy as np
 from rramsim.analog.converters import analog_mvm, pass_converters
 from rramsim.analog.devices import DeviceArray, sample_devices
 from rramsim.config import TileConfig
-from rramsim.errors import InputError
+from rramsim.errors import ConfigError, InputError
 from rramsim.rng import as_seed_sequence, generator, stream_states
+from rramsim.validation import is_number
 
 
 def _as_batch(a, n: int, name: str) -> np.ndarray:
@@ -61,8 +62,13 @@ class AnalogTile:
     """
 
     def __init__(self, n_out: int, n_in: int, config: TileConfig | None = None, seed=None):
-        if int(n_out) <= 0 or int(n_in) <= 0:
-            raise InputError(f"tile size must be positive, got n_out={n_out}, n_in={n_in}")
+        for name, n in (("n_out", n_out), ("n_in", n_in)):
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+                raise InputError(f"tile size must be positive integers, got {name}={n!r}")
+        if config is not None and not isinstance(config, TileConfig):
+            hint = (f"; for a preset use load_preset({config!r})" if isinstance(config, str)
+                    else "")
+            raise InputError(f"config must be a TileConfig, got {type(config).__name__}{hint}")
         self.config = config if config is not None else TileConfig()
         self.shape = (int(n_out), int(n_in))
         self.weight_scale = float(self.config.mapping.weight_scale)
@@ -139,8 +145,8 @@ class AnalogTile:
         if X.shape[0] != D.shape[0]:
             raise InputError(f"x and d must have the same batch size, got {X.shape[0]} and "
                              f"{D.shape[0]}")
-        if not np.isfinite(lr) or lr < 0:
-            raise InputError(f"learning rate must be finite and >= 0, got {lr}")
+        if not is_number(lr) or not np.isfinite(lr) or lr < 0:
+            raise InputError(f"learning rate must be finite and >= 0 (a number), got {lr!r}")
         up = self.config.update
         dw_min = self.config.device.dw_min
         lr = lr / self.weight_scale
@@ -192,6 +198,9 @@ class AnalogTile:
         The current weights ``w - r`` are kept (re-programmed against the new reference).
         Returns the symmetry points used.
         """
+        if not self.config.reference.enabled:
+            raise ConfigError("zero_shift programs the reference devices: it needs "
+                              "reference.enabled = true")
         weights = self.get_weights()
         sp = self.find_symmetry_points(method)
         std = self.config.reference.reference_std

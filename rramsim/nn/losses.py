@@ -40,6 +40,9 @@ class SoftmaxCrossEntropy(Loss):
         if logits.ndim != 2 or labels.shape != (logits.shape[0],):
             raise InputError(f"logits must be (B, K) and labels (B,), got {logits.shape} and "
                              f"{labels.shape}")
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise InputError(f"labels must be integer class indices, got dtype {labels.dtype} "
+                             f"(convert with labels.astype(int), or use a regression loss)")
         if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
             raise InputError(f"labels must be in [0, {logits.shape[1] - 1}]")
         if not np.all(np.isfinite(logits)):
