@@ -144,6 +144,14 @@ def _config(args) -> TileConfig:
     return load_preset(args.preset, args.overrides)
 
 
+def data_folder(data_dir, dataset: str = "mnist") -> None:
+    """Check before any work that the data set's folder can be found (the files themselves are
+    verified when they are read); a DataError names the folder and the fix."""
+    from rramsim.data import mnist_dir
+
+    mnist_dir(data_dir, dataset)
+
+
 def output_dir(path, option: str = "--out") -> Path:
     """Create the output folder ``path`` and check that files can be written in it, before any
     work starts; a path that is a file, lies under a file, or is not writable is one clear

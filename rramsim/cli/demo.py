@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from rramsim._version import __version__
-from rramsim.cli._common import _add_common, data_dir_arg, int_range, output_dir
+from rramsim.cli._common import _add_common, data_dir_arg, data_folder, int_range, output_dir
 
 DEMO_EPOCHS = 2
 
@@ -128,6 +128,7 @@ def run_demo(out="out/demo", seed: int = 0, data_dir=None, train_subset: int | N
 
 
 def cmd_demo(args) -> int:
+    data_folder(args.data_dir)
     output_dir(args.out)
     from rramsim.cli.demo import run_demo
 

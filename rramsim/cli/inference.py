@@ -6,7 +6,14 @@ import dataclasses
 import time
 from pathlib import Path
 
-from rramsim.cli._common import _add_common, array_help, data_dir_arg, int_range, output_dir
+from rramsim.cli._common import (
+    _add_common,
+    array_help,
+    data_dir_arg,
+    data_folder,
+    int_range,
+    output_dir,
+)
 
 
 def cmd_map(args) -> int:
@@ -19,6 +26,7 @@ def cmd_map(args) -> int:
 
     cfg = ArrayConfig.from_overrides(args.overrides)
     model = load_model(args.model)
+    data_folder(args.data_dir, args.dataset)
     output_dir(args.out)
     model.eval()
     x_cal, _, x_test, y_test = train_test(train_subset=args.calibration_images, seed=args.seed,

@@ -10,6 +10,7 @@ from rramsim.cli._common import (
     _add_common,
     _add_config_args,
     data_dir_arg,
+    data_folder,
     int_range,
     output_dir,
     positive_float,
@@ -42,6 +43,7 @@ def cmd_train(args) -> int:
     if args.batch_size > n_train:
         raise InputError(f"--batch-size {args.batch_size} is larger than the {n_train:,} "
                          f"training images")
+    data_folder(args.data_dir)
     output_dir(args.out)
     label = "floating point" if cfg is None else args.preset + (" + zero-shift"
                                                                  if args.zero_shift else "")
@@ -109,6 +111,7 @@ def cmd_train_binary(args) -> int:
 
         spec = scale_widths(spec, args.width_scale)
     check_spec(spec)
+    data_folder(args.data_dir, run["dataset"])
     output_dir(args.out)
     print(f"training {args.net}: {json.dumps(spec)} on {run['dataset']}, {run['epochs']} epochs, "
           f"batch {run['batch_size']}, Adam lr {run['lr']} (cosine), seed {args.seed}")
