@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rramsim.config.reference import REGENERATE, markdown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,3 +137,38 @@ def test_user_docs_carry_no_dates():
              for m in re.finditer(r"\b20\d\d-\d\d-\d\d\b", p.read_text())]
     assert not dated, "dates belong in CHANGELOG.md, not in the user documentation:\n" + \
         "\n".join(dated)
+
+
+def _python_blocks():
+    """``(page, index, code)`` of every Python example in the README and docs/."""
+    out = []
+    for page in [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]:
+        for i, code in enumerate(re.findall(r"```python\n(.*?)```", page.read_text(), re.S)):
+            out.append((page.relative_to(ROOT).as_posix(), i, code))
+    return out
+
+
+#: Examples that cannot run here, and why (anything else must run as written).
+NOT_RUN = {("docs/sweeps.md", 0): "starts workers on a SLURM cluster (dask-jobqueue)"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page, index, code", _python_blocks(),
+                         ids=[f"{p}#{i}" for p, i, _ in _python_blocks()])
+def test_every_python_example_runs_as_written(page, index, code, tmp_path):
+    """Each example runs in a fresh interpreter in an empty folder; a number promised in a
+    trailing ``# 78.3 %`` comment of a print line must be the number printed."""
+    if (page, index) in NOT_RUN:
+        assert "dask_jobqueue" in code
+        pytest.skip(NOT_RUN[(page, index)])
+    if "out/bs2/model.npz" in code:  # the example maps the network of the command before it
+        subprocess.run([sys.executable, "-m", "rramsim.cli", "train-binary", "--net", "lenet",
+                        "--bitsplit", "2", "--epochs", "1", "--train-subset", "200", "--quiet",
+                        "--out", "out/bs2"], cwd=tmp_path, check=True, capture_output=True)
+    res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, f"{page} example {index} failed:\n{res.stderr[-3000:]}"
+    for line in code.splitlines():
+        m = re.search(r"print\(.*#\s*([-+]?\d+(?:\.\d+)?)\s*%\s*$", line)
+        if m:
+            assert f"{m.group(1)} %" in res.stdout, (page, m.group(1), res.stdout)
