@@ -106,7 +106,7 @@ class UpdateConfig(_Section):
                    "('pulsed'), their mean ('expected') or floating point ('ideal').",
                    choices=("pulsed", "expected", "ideal"))
     bl: int = _f(31, "Pulse-train length BL: number of slots per rank-one update (upper limit "
-                 "when pulse_length_management is on).", "pulses", lo=1, hi=64)
+                 "when pulse_length_management is on).", "slots", lo=1, hi=64)
     update_management: bool = _f(True, "Balance the x and d pulse probabilities by "
                                  "sqrt(max|d| / max|x|).")
     pulse_length_management: bool = _f(False, "Per update, use only as many slots as the "
@@ -144,8 +144,9 @@ class IOConfig(_Section):
     out_bound: float = _f(12.0, "ADC output range +-out_bound.",
                           "weight x input units", lo=0.0, lo_open=True)
     out_noise: float = _f(0.06, "Std of additive Gaussian noise on each analog output, in units "
-                          "of a full-scale weight times a full-scale input.",
-                          "weight x input units", lo=0.0)
+                          "of a full-scale weight times a full-scale input (at most 10: beyond "
+                          "that the output is noise whatever the ADC).",
+                          "weight x input units", lo=0.0, hi=10.0)
     noise_management: bool = _f(True, "Scale each input vector by its max |x| before the DAC.")
     bound_management: bool = _f(True, "Halve the input and repeat while the ADC saturates.")
     bm_max_iter: int = _f(10, "Most bound-management repetitions per pass.", "", lo=0, hi=60)
