@@ -301,7 +301,9 @@ def test_train_test_subsets_are_seeded():
     assert x_tr.shape == (200, 784) and y_tr.shape == (200,)
     assert x_te.shape == (50, 784) and y_te.shape == (50,)
     assert x_tr.dtype == np.float64 and y_tr.dtype == np.int64
-    assert 0.0 <= x_tr.min() and x_tr.max() <= 1.0
+    # pixel values k / 255, the full range present
+    assert x_tr.min() == 0.0 and x_tr.max() == 1.0
+    assert np.array_equal(x_tr * 255, np.round(x_tr * 255))
     again = data.train_test(train_subset=200, test_subset=50, seed=1)
     for a, b in zip((x_tr, y_tr, x_te, y_te), again):
         np.testing.assert_array_equal(a, b)

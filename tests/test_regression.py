@@ -110,8 +110,10 @@ def test_generator_makes_the_four_shapes(datasets):
         for y in (d.y_train, d.y_test):
             assert count_modes(y) == modes, shape
             assert lo < sample_skewness(y) < hi, (shape, sample_skewness(y))
-            assert y.min() >= 0.0 and y.max() <= 1.0
         assert d.curve.min() == 0.0 and d.curve.max() == 1.0
+        # the labels are the curve at the sample's end plus the horizon
+        np.testing.assert_array_equal(d.y_train, d.curve[d.train_ends + d.spec["horizon"]])
+        np.testing.assert_array_equal(d.y_test, d.curve[d.test_ends + d.spec["horizon"]])
         assert d.x_train.shape == (3000, 15) and d.x_test.shape == (1500, 15)
         np.testing.assert_allclose(d.x_train.mean(axis=0), 0.0, atol=1e-10)
 
