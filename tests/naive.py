@@ -226,6 +226,183 @@ def expected_pulses(w, n, go_up, a_up, a_down, b_up, b_down, w_min, w_max):
 
 
 # ------------------------------------------------------------------------------------------
+# Device models beyond the linear-step family (exp, pow, piecewise step, look-up table)
+# ------------------------------------------------------------------------------------------
+
+MODEL_CODES = {"exp_step": 2, "pow_step": 3, "piecewise_step": 4, "lut": 5}
+
+
+def model_mean_step(w, up, model, a_up, a_down, b_up, b_down, w_min, w_max, table):
+    """Signed mean step of one pulse, from the documented laws (DeviceConfig's section text):
+
+    exp step   ``z = 2 a w / (w_max - w_min) + b``, ``+a_up max(1 - A_up e^(g_up z), 0)``,
+               ``-a_down max(1 - A_down e^(-g_down z), 0)``, table rows ``[A, gamma, a, b]``;
+    pow step   ``+a_up ((w_max - w) / range)^b_up``, ``-a_down ((w - w_min) / range)^b_down``;
+    piecewise  ``a`` times the nodes (equally spaced over [w_min, w_max]) interpolated at w;
+    lut        ``a`` times the bin means (last column) interpolated between bins at w.
+    """
+    w, lo, hi = float(w), float(w_min), float(w_max)
+    d = 0 if up else 1
+    span = hi - lo
+    if model == 2:
+        A, gamma, a, b = (float(v) for v in table[d, 0, :4])
+        z = 2.0 * a * w / span + b
+        y = max(1.0 - A * math.exp((gamma if up else -gamma) * z), 0.0)
+        return float(a_up) * y if up else -float(a_down) * y
+    if model == 3:
+        if up:
+            return float(a_up) * max((hi - w) / span, 0.0) ** float(b_up)
+        return -float(a_down) * max((w - lo) / span, 0.0) ** float(b_down)
+    if model == 4:
+        nodes = [float(v) for v in table[d, 0, :]]
+        if len(nodes) == 1:
+            v = nodes[0]
+        else:
+            pos = max((w - lo) / span * (len(nodes) - 1), 0.0)
+            i = min(int(math.floor(pos)), len(nodes) - 2)
+            t = min(pos - i, 1.0)
+            v = (1.0 - t) * nodes[i] + t * nodes[i + 1]
+        return (float(a_up) if up else -float(a_down)) * v
+    means = table[d, :, -1]
+    v = _between_bins(means, w, lo, hi)
+    return (float(a_up) if up else float(a_down)) * v
+
+
+def _between_bins(values, w, lo, hi):
+    """Linear interpolation of per-bin values (bins equally spaced over [lo, hi]) at w, held at
+    the outer bins."""
+    nb = len(values)
+    pos = min(max((w - lo) / (hi - lo) * (nb - 1), 0.0), nb - 1.0)
+    i = min(int(pos), nb - 2)
+    t = pos - i
+    return float(values[i]) + t * (float(values[i + 1]) - float(values[i]))
+
+
+def model_pulse(w, up, model, a_up, a_down, b_up, b_down, w_min, w_max, table, ctoc, state, k):
+    """One pulse of a table-driven model, then clip. The look-up table draws ``u`` uniform from
+    ``state[k]`` and reads each neighbouring bin's quantile function at ``u`` (linear between the
+    equally spaced CDF levels of ``table[d, bin, :-1]``), then interpolates between the bins.
+    ORDER: the uniform first, then the cycle-to-cycle normal (only when ``ctoc > 0``)."""
+    w = float(w)
+    if model == 5:
+        d = 0 if up else 1
+        u = next_uniform(state, k)
+        q = table[d, :, :-1]
+        levels = np.linspace(0.0, 1.0, q.shape[1])
+        per_bin = np.array([np.interp(u, levels, q[b]) for b in range(q.shape[0])])
+        step = (float(a_up) if up else float(a_down)) * _between_bins(per_bin, w, float(w_min),
+                                                                      float(w_max))
+    else:
+        step = model_mean_step(w, up, model, a_up, a_down, b_up, b_down, w_min, w_max, table)
+    if ctoc > 0.0:
+        step *= 1.0 + ctoc * next_normal(state, k)
+    return min(max(w + step, float(w_min)), float(w_max))
+
+
+def model_pulse_sequence(w0, directions, a_up, a_down, b_up, b_down, w_min, w_max, model, table,
+                         ctoc, states):
+    """Twin of ``kernels.device._pulse_sequence_model``: (m + 1, n), device k on ``states[k]``."""
+    n, m = len(w0), len(directions)
+    out = np.empty((m + 1, n))
+    for k in range(n):
+        w = float(w0[k])
+        out[0, k] = w
+        for t in range(m):
+            w = model_pulse(w, directions[t] > 0, model, a_up[k], a_down[k], b_up[k], b_down[k],
+                            w_min[k], w_max[k], table, ctoc, states, k)
+            out[t + 1, k] = w
+    return out
+
+
+def model_symmetry_search(w, a_up, a_down, b_up, b_down, w_min, w_max, model, table, ctoc, ramp,
+                          pairs, n_avg, states):
+    """Twin of ``kernels.device._symmetry_search_model``: returns ``(sp, w_final)``; the order of
+    draws as in :func:`symmetry_search`."""
+    w = np.array(w, dtype=np.float64)
+    sp = np.empty_like(w)
+    for i in range(w.shape[0]):
+        for j in range(w.shape[1]):
+            args = (model, a_up[i, j], a_down[i, j], b_up[i, j], b_down[i, j], w_min[i, j],
+                    w_max[i, j], table, ctoc, states, i)
+            x = float(w[i, j])
+            for _ in range(ramp):
+                x = model_pulse(x, True, *args)
+            for _ in range(ramp):
+                x = model_pulse(x, False, *args)
+            seen = []
+            for _ in range(pairs):
+                x = model_pulse(x, True, *args)
+                seen.append(x)
+                x = model_pulse(x, False, *args)
+                seen.append(x)
+            sp[i, j] = sum(seen[len(seen) - 2 * n_avg:]) / (2 * n_avg)
+            w[i, j] = x
+    return sp, w
+
+
+def model_pulsed_update(w, ref, dev_args, ctoc, X, D, lr, dw_min, bl, update_management,
+                        pulse_length_management, x_state, row_states):
+    """:func:`pulsed_update` for a table-driven model (``dev_args`` = six arrays, code, table)."""
+    a_up, a_down, b_up, b_down, w_min, w_max, model, table = dev_args
+    w = np.array(w, dtype=np.float64)
+    bls, cx, cd = update_scales(X, D, lr, dw_min, bl, update_management, pulse_length_management)
+    trains = x_trains(X, bls, cx, x_state)
+    pulses = 0
+    for i in range(w.shape[0]):
+        for b in range(X.shape[0]):
+            d = float(D[b, i])
+            if bls[b] == 0 or d == 0.0:
+                continue
+            md = bernoulli_train(min(cd[b] * abs(d), 1.0), int(bls[b]), row_states, i)
+            if md == 0:
+                continue
+            for j, mx, x_pos in trains[b]:
+                n = bin(md & mx).count("1")
+                go_up = (d > 0.0) != x_pos
+                for _ in range(n):
+                    w[i, j] = model_pulse(w[i, j], go_up, int(model), a_up[i, j], a_down[i, j],
+                                          b_up[i, j], b_down[i, j], w_min[i, j], w_max[i, j],
+                                          table, ctoc, row_states, i)
+                pulses += n
+    return w, w - ref, pulses
+
+
+def model_expected_update(w, ref, dev_args, X, D, lr, dw_min, bl, update_management,
+                          pulse_length_management):
+    """:func:`expected_update` for a table-driven model: ``n = bl p q`` real pulses are
+    ``floor(n)`` mean steps, then the fraction ``n - floor(n)`` of the mean step where the device
+    then is, clipping after each."""
+    a_up, a_down, b_up, b_down, w_min, w_max, model, table = dev_args
+    w = np.array(w, dtype=np.float64)
+    bls, cx, cd = update_scales(X, D, lr, dw_min, bl, update_management, pulse_length_management)
+    for b in range(X.shape[0]):
+        if bls[b] == 0:
+            continue
+        for i in range(w.shape[0]):
+            d = float(D[b, i])
+            if d == 0.0:
+                continue
+            q = min(cd[b] * abs(d), 1.0)
+            for j in range(w.shape[1]):
+                x = float(X[b, j])
+                if x == 0.0:
+                    continue
+                n = bls[b] * q * min(cx[b] * abs(x), 1.0)
+                up = (d > 0.0) != (x > 0.0)
+                args = (int(model), a_up[i, j], a_down[i, j], b_up[i, j], b_down[i, j],
+                        w_min[i, j], w_max[i, j], table)
+                lo, hi = float(w_min[i, j]), float(w_max[i, j])
+                v = float(w[i, j])
+                whole = int(n)
+                for _ in range(whole):
+                    v = min(max(v + model_mean_step(v, up, *args), lo), hi)
+                if n - whole > 0:
+                    v = min(max(v + (n - whole) * model_mean_step(v, up, *args), lo), hi)
+                w[i, j] = v
+    return w, w - ref
+
+
+# ------------------------------------------------------------------------------------------
 # Update
 # ------------------------------------------------------------------------------------------
 

@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 
 from rramsim import plotting
+from rramsim.plotting import device_fit
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-MODULES = ("devices", "training", "regression", "binary", "bitsplit", "inference", "sweep")
+MODULES = ("devices", "training", "regression", "binary", "bitsplit", "inference", "sweep",
+           "algorithms", "device_fit")
 
 
 def _stats(values) -> dict:
@@ -175,6 +177,9 @@ def _mapping_draws() -> dict:
 
 #: Every figure function, drawn from small inputs: ``name -> draw(path) -> path``.
 FIGURES = {
+    "device_fit.measured_vs_simulated": lambda p: device_fit.measured_vs_simulated(
+        np.linspace(1e-5, 9e-5, 60), np.linspace(1e-5, 9e-5, 60)[:, None]
+        + 1e-6 * np.random.default_rng(0).standard_normal((60, 8)), "fit", p),
     "devices.pulse_response": lambda p: plotting.pulse_response(
         np.r_[np.linspace(0, 0.5, 31), np.linspace(0.5, 0.1, 20)], 30, 20, "pulse response", p),
     "devices.symmetry_point_histogram": lambda p: plotting.symmetry_point_histogram(
@@ -222,6 +227,18 @@ FIGURES = {
         {0.0: dict(x=[0.1, 0.2, 0.4], mean=[0.9, 0.85, 0.7], std=[0.01, 0.02, 0.03], n=[2, 2, 2]),
          0.5: dict(x=[0.1, 0.2, 0.4], mean=[0.8, 0.7, 0.6], std=[0.02, 0.02, 0.01], n=[2, 2, 1])},
         "lr", "final_test_accuracy", p, hue="up_down", title="sweep"),
+    "algorithms.offset_toy_errors": lambda p: plotting.algorithms.offset_toy_errors(
+        {off: {lab: {"updates": [0, 10, 20], "error": [[1.0, 0.5 + off, 0.2 + off],
+                                                        [1.0, 0.6 + off, 0.3 + off]]}
+               for lab in ("SGD", "AGAD")} for off in (0.0, 0.3)}, [0.0, 0.3], p, "toy"),
+    "algorithms.accuracy_by_algorithm": lambda p: plotting.algorithms.accuracy_by_algorithm(
+        [dict(group=g, label=lab, mean=0.5 + 0.1 * k, min=0.45 + 0.1 * k, max=0.55 + 0.1 * k)
+         for g in ("up_down 0", "up_down 0.5") for k, lab in enumerate(("SGD", "AGAD"))],
+        ["up_down 0", "up_down 0.5"], ["SGD", "AGAD"], p, "mnist"),
+    "algorithms.accuracy_vs_states": lambda p: plotting.algorithms.accuracy_vs_states(
+        {lab: [dict(dw_min=dw, mean=0.9 - k * dw, min=0.85 - k * dw, max=0.95 - k * dw)
+               for dw in (0.001, 0.01, 0.05)] for k, lab in enumerate(("SGD", "TTv2"))},
+        p, "states"),
 }
 
 #: The first figure of each module, in MODULES order (devices first: it exists in every

@@ -165,6 +165,52 @@ class AnalogTile:
             k.expected_update(*args, X, D, float(lr), dw_min, up.bl, up.update_management,
                               up.pulse_length_management)
 
+    # ------------------------------------------------------------------ transfer helpers
+    def read_columns(self, cols, state: np.ndarray) -> np.ndarray:
+        """Device weights ``w - r`` of the columns ``cols``, read with one-hot inputs through
+        the forward peripherals without noise or bound management (the reads of the transfer
+        algorithms, :mod:`rramsim.analog.transfer`): the DAC of the value 1, output noise from
+        ``state`` ((1,) uint64, advanced), the ADC. Device units (no ``weight_scale``); returns
+        (len(cols), n_out)."""
+        cols = np.ascontiguousarray(cols, dtype=np.int64)
+        io = self.config.forward
+        if io.is_perfect:
+            return np.ascontiguousarray(self._w_eff[:, cols].T)
+        from rramsim.kernels.transfer import read_columns
+
+        dac, adc = self.forward_converters
+        u = self.__dict__.get("_one_hot_dac")
+        if u is None:  # the DAC output of the value 1, computed once (a numpy call per read)
+            u = self._one_hot_dac = float(dac.convert(1.0))
+        return read_columns(self._w_eff, cols, u, io.out_noise, adc.bound, adc.bits, state)
+
+    def apply_pulses(self, rows, cols, counts) -> int:
+        """Whole pulses: ``|counts[k]|`` onto device ``(rows[k], cols[k])``, up for a positive
+        count, in list order (the writes of the buffered transfer algorithms and of mixed
+        precision). ``update.mode`` decides how: ``"pulsed"`` with cycle-to-cycle noise (from
+        the row's stream), ``"expected"`` without, ``"ideal"`` as ``counts * dw_min`` in
+        floating point, clipped to the bounds. Returns the number of pulses."""
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        cols = np.ascontiguousarray(cols, dtype=np.int64)
+        counts = np.ascontiguousarray(counts, dtype=np.int64)
+        if rows.size == 0:
+            return 0
+        mode = self.config.update.mode
+        if mode == "ideal":
+            dw = np.zeros(self.shape)
+            np.add.at(dw, (rows, cols), counts * self.config.device.dw_min)
+            self.w = np.clip(self.w + dw, self.devices.w_min, self.devices.w_max)
+            self._w_eff = self.w - self.ref
+            n = int(np.abs(counts).sum())
+        else:
+            from rramsim.kernels.transfer import apply_counts
+
+            ctoc = self.devices.ctoc if mode == "pulsed" else 0.0
+            n = apply_counts(self.w, self._w_eff, self.ref, self.devices.kernel_args(), ctoc,
+                             rows, cols, counts, self._row_states)
+        self.pulse_count += n
+        return n
+
     # ------------------------------------------------------------------ reference
     def find_symmetry_points(self, method: str | None = None) -> np.ndarray:
         """Symmetry point of every device, shape (n_out, n_in).

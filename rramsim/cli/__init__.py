@@ -9,12 +9,12 @@ import os
 import sys
 
 from rramsim._version import __version__
-from rramsim.cli import demo, devices, inference, sweep, train
+from rramsim.cli import demo, devices, fit, inference, sweep, train
 from rramsim.cli._common import Parser, UsageError, physics_help
 from rramsim.errors import RramsimError
 
 #: The command modules, in the order ``rramsim --help`` lists their commands.
-COMMAND_GROUPS = (devices, train, demo, inference, sweep)
+COMMAND_GROUPS = (devices, fit, train, demo, inference, sweep)
 
 
 def build_parser() -> argparse.ArgumentParser:

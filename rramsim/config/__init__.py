@@ -11,6 +11,7 @@
 generated from the field metadata.
 """
 
+from rramsim.config.algorithm import AlgorithmConfig
 from rramsim.config.array import ArrayConfig
 from rramsim.config.fields import parse_overrides
 from rramsim.config.presets import (
@@ -30,6 +31,6 @@ from rramsim.config.tile import (
 )
 from rramsim.errors import ConfigError
 
-__all__ = ["ArrayConfig", "ConfigError", "DeviceConfig", "IOConfig", "MappingConfig",
-           "ReferenceConfig", "TileConfig", "UpdateConfig", "available_presets", "find_preset",
-           "load_preset", "parse_overrides", "preset_dirs", "replace_section"]
+__all__ = ["AlgorithmConfig", "ArrayConfig", "ConfigError", "DeviceConfig", "IOConfig",
+           "MappingConfig", "ReferenceConfig", "TileConfig", "UpdateConfig", "available_presets",
+           "find_preset", "load_preset", "parse_overrides", "preset_dirs", "replace_section"]

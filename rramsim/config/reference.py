@@ -14,6 +14,8 @@ import re
 from rramsim.config.array import ArrayConfig
 from rramsim.config.tile import TileConfig
 
+_NUMBER_WORDS = {6: "six", 7: "seven", 8: "eight", 9: "nine"}
+
 #: The command that rewrites the committed page.
 REGENERATE = "python -m rramsim.config > docs/configuration.md"
 
@@ -127,7 +129,8 @@ def markdown() -> str:
         "## Training tiles: `TileConfig`",
         "",
         "An analog training tile (`rramsim.analog.AnalogTile`, and every `AnalogLinear` layer) "
-        "is configured by six sections:",
+        f"is configured by {_NUMBER_WORDS.get(len(tile_sections), len(tile_sections))} "
+        "sections:",
         "",
         "| section | class | what it configures |",
         "|---|---|---|",

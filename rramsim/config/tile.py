@@ -23,49 +23,110 @@ overridden with ``--set section.key=value``. Unknown keys and out-of-range value
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rramsim.config.algorithm import AlgorithmConfig
 from rramsim.config.fields import _f, _make_section, _Section, check_key, parse_overrides
 from rramsim.errors import ConfigError
 from rramsim.validation import suggest
 
+#: The device models, by name (the choices of :attr:`DeviceConfig.model`); the registry of their
+#: behaviour is :data:`rramsim.analog.devices.DEVICE_MODELS`.
+DEVICE_MODEL_NAMES = ("soft_bounds", "constant_step", "linear_step", "exp_step", "pow_step",
+                      "piecewise_step", "lut")
+
+
+class Nodes(tuple):
+    """An immutable list of step nodes (``piecewise_up``, ``piecewise_down``) that compares equal
+    to the same numbers as a list, which is how TOML and JSON give them back: a configuration
+    saved with a model and read again equals the one saved."""
+
+    def __eq__(self, other):
+        if isinstance(other, (list, tuple)):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __ne__(self, other):
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    __hash__ = tuple.__hash__
+
+    def __repr__(self):
+        return repr(list(self))
+
 
 @dataclass(frozen=True)
 class DeviceConfig(_Section):
-    """A resistive device with (soft) bounds, in normalised weight units.
+    """A resistive device in normalised weight units: its step law, bounds and variations.
 
-    Update per pulse on device (i, j), after the per-device parameters were drawn once::
+    Every model is a per-device step law ``dw_up(w) >= 0``, ``dw_down(w) >= 0``, applied once per
+    pulse with cycle-to-cycle noise and then clipped to the device's bounds::
 
-        up pulse:    w <- w + a_up   * (1 - gamma * w / w_max) * (1 + dw_min_ctoc * xi)
-        down pulse:  w <- w - a_down * (1 - gamma * w / w_min) * (1 + dw_min_ctoc * xi)
+        up pulse:    w <- w + dw_up(w)   * (1 + dw_min_ctoc * xi)
+        down pulse:  w <- w - dw_down(w) * (1 + dw_min_ctoc * xi)
         then clip to [w_min, w_max]
 
-    with ``xi ~ N(0, 1)`` fresh for every pulse, ``gamma = 1`` for ``model = "soft_bounds"`` and
-    ``gamma = 0`` (constant step, hard bounds) for ``model = "constant_step"``; the device model
-    registry (:data:`rramsim.analog.devices.DEVICE_MODELS`) holds each model's gamma.
+    with ``xi ~ N(0, 1)`` fresh for every pulse. The step laws (``a_up``, ``a_down``: the
+    per-device step scales below; ``w_min``, ``w_max``: the per-device bounds)::
 
-    Device-to-device variation follows IBM aihwkit's convention (xi's drawn once per device)::
+        soft_bounds     dw_up = a_up (1 - w / w_max)          dw_down = a_down (1 - w / w_min)
+        constant_step   dw_up = a_up                          dw_down = a_down
+        linear_step     dw_up = a_up (1 - gamma_up' w / w_max)
+                        dw_down = a_down (1 - gamma_down' w / w_min)
+        exp_step        dw_up = a_up max(1 - A_up exp(gamma_up z), 0)
+                        dw_down = a_down max(1 - A_down exp(-gamma_down z), 0),
+                        z = 2 a w / (w_max - w_min) + b
+        pow_step        dw_up = a_up ((w_max - w) / (w_max - w_min))^gamma_up'
+                        dw_down = a_down ((w - w_min) / (w_max - w_min))^gamma_down'
+        piecewise_step  dw_up = a_up v_up(w), dw_down = a_down v_down(w): the nodes
+                        piecewise_up / piecewise_down, equally spaced from w_min to w_max,
+                        linearly interpolated
+        lut             the step of one pulse is DRAWN from a measured table (CrossSim's
+                        stochastic dG(G) tables, ``lut_table``): per conductance bin and direction
+                        an empirical CDF of the step; inverse-CDF sampling, interpolated between
+                        bins, so the table carries its own cycle-to-cycle noise. Steps in siemens
+                        become weight units by the map [g_min, g_max] -> [w_min, w_max]; a_up,
+                        a_down are then relative scales (1 on average).
+
+    ``soft_bounds`` is ``linear_step`` with ``gamma_up = gamma_down = 1`` and ``constant_step`` is
+    ``linear_step`` with ``gamma = 0``, exactly (the same seed gives the same numbers). The primed
+    gammas are per device: ``gamma_up' = |gamma_up + gamma_up_dtod xi|`` (linear step; divided by
+    the nominal bound instead of the device's own when ``mean_bound_reference``), and
+    ``gamma_up' = pow_gamma |g' + min(pow_up_down, 0) + r'|``,
+    ``gamma_down' = pow_gamma |g' - max(pow_up_down, 0) - r'|`` with ``g' = 1 + pow_gamma_dtod xi``,
+    ``r' = pow_up_down_dtod xi`` (power step). Names and semantics follow IBM aihwkit's
+    ``LinearStepDevice``, ``ExpStepDevice``, ``PowStepDevice`` and ``PiecewiseStepDevice``.
+
+    Device-to-device variation of the step scales and bounds follows aihwkit's convention (xi's
+    drawn once per device)::
 
         g      = 1 + dw_min_dtod * xi1          r = up_down_dtod * xi2
         a_up   = dw_min * (g + min(up_down, 0) + r)
         a_down = dw_min * (g - max(up_down, 0) - r)
         w_max  = w_max * (1 + w_max_dtod * xi3),   w_min = w_min * (1 + w_min_dtod * xi4)
 
-    so ``up_down > 0`` makes down steps smaller than up steps. Negative step sizes are mirrored
-    (``abs``) and bounds are kept on their side of zero by at least ``dw_min`` (aihwkit's
-    ``enforce_consistency``). The symmetry point, where an up and a down pulse cancel on average, is
-    ``w_sp = (a_up - a_down) / (a_up / w_max - a_down / w_min)``.
+    (for ``lut`` without the factor ``dw_min``, and times ``(w_max' - w_min') / (w_max - w_min)``
+    so that a device with a wider range keeps the number of states), so ``up_down > 0`` makes down
+    steps smaller than up steps. Negative step sizes are mirrored (``abs``) and bounds are kept on
+    their side of zero by at least ``dw_min`` (aihwkit's ``enforce_consistency``). The symmetry
+    point, where an up and a down pulse cancel on average, is ``w_sp = (a_up - a_down) /
+    (b_up - b_down)`` for the linear family (soft bounds: ``(a_up - a_down) / (a_up / w_max -
+    a_down / w_min)``) and the root of ``E dw_up(w) = E dw_down(w)`` for the others.
     """
 
     SECTION = "device"
 
-    model: str = _f("soft_bounds", "Device model: step size shrinks linearly towards each bound "
-                    "('soft_bounds') or stays constant until a hard bound ('constant_step').",
-                    choices=("soft_bounds", "constant_step"))
-    dw_min: float = _f(0.001, "Mean step size of one pulse at w = 0 (up and down averaged).",
-                       "weight units", lo=0.0, hi=1.0, lo_open=True)
+    model: str = _f("soft_bounds", "Device model, the step law of one pulse (see the section "
+                    "text): soft bounds, constant step, linear step, exponential step, power step, "
+                    "piecewise step, or a measured look-up table ('lut').",
+                    choices=DEVICE_MODEL_NAMES)
+    dw_min: float = _f(0.001, "Mean step size of one pulse at w = 0 (up and down averaged); the "
+                       "pulse granularity the update assumes (for 'lut': the table's mean step, "
+                       "set by the import).", "weight units", lo=0.0, hi=1.0, lo_open=True)
     up_down: float = _f(0.0, "Up/down imbalance: shifts up and down step sizes in opposite "
                         "directions, in units of dw_min (0.5: down steps half the up steps).",
                         "dw_min", lo=-1.0, hi=1.0, lo_open=True, hi_open=True)
@@ -82,7 +143,79 @@ class DeviceConfig(_Section):
     w_max_dtod: float = _f(0.3, "Device-to-device variation of w_max (relative std).",
                            "fraction", lo=0.0, hi=5.0)
     dw_min_ctoc: float = _f(0.3, "Cycle-to-cycle variation: relative std of every single pulse's "
-                            "step.", "fraction", lo=0.0, hi=5.0)
+                            "step (for 'lut': extra noise on top of the table's own, usually 0).",
+                            "fraction", lo=0.0, hi=5.0)
+    gamma_up: float = _f(0.0, "linear_step: relative decrease of the up step from w = 0 to "
+                         "w_max (1: soft bounds, 0: constant step). exp_step: exponent of the up "
+                         "step law (aihwkit's ExpStepDevice gamma_up).", "", lo=0.0, hi=1000.0)
+    gamma_down: float = _f(0.0, "linear_step: relative decrease of the down step from w = 0 to "
+                           "w_min. exp_step: exponent of the down step law.", "", lo=0.0,
+                           hi=1000.0)
+    gamma_up_dtod: float = _f(0.05, "linear_step: device-to-device variation of gamma_up (std).",
+                              "", lo=0.0, hi=5.0)
+    gamma_down_dtod: float = _f(0.05, "linear_step: device-to-device variation of gamma_down "
+                                "(std).", "", lo=0.0, hi=5.0)
+    mean_bound_reference: bool = _f(False, "linear_step: the slopes refer to the nominal bounds "
+                                    "w_max, w_min instead of each device's own (aihwkit's "
+                                    "default is true; false makes gamma = 1 soft bounds exactly).")
+    A_up: float = _f(0.00081, "exp_step: factor A of the up step law.", "", lo=0.0, hi=1e6)
+    A_down: float = _f(0.36833, "exp_step: factor A of the down step law.", "", lo=0.0, hi=1e6)
+    a: float = _f(0.244, "exp_step: slope a of z = 2 a w / (w_max - w_min) + b.", "", lo=-1e3,
+                  hi=1e3)
+    b: float = _f(0.2425, "exp_step: offset b of z = 2 a w / (w_max - w_min) + b.", "", lo=-1e3,
+                  hi=1e3)
+    pow_gamma: float = _f(1.0, "pow_step: exponent gamma of the distance to the bound (1: soft "
+                          "bounds).", "", lo=0.0, hi=100.0)
+    pow_gamma_dtod: float = _f(0.1, "pow_step: device-to-device variation of pow_gamma "
+                               "(relative std).", "fraction", lo=0.0, hi=5.0)
+    pow_up_down: float = _f(0.0, "pow_step: up/down imbalance of the exponent (gamma_up = "
+                            "pow_gamma (1 + min(pow_up_down, 0)), gamma_down = pow_gamma (1 - "
+                            "max(pow_up_down, 0))).", "pow_gamma", lo=-1.0, hi=1.0, lo_open=True,
+                            hi_open=True)
+    pow_up_down_dtod: float = _f(0.0, "pow_step: device-to-device variation of pow_up_down "
+                                 "(std).", "pow_gamma", lo=0.0, hi=5.0)
+    piecewise_up: tuple = _f(Nodes((1.0,)), "piecewise_step: up step nodes, a list of factors "
+                             "of a_up equally spaced from w_min to w_max (one value: constant).",
+                             "a_up")
+    piecewise_down: tuple = _f(Nodes((1.0,)), "piecewise_step: down step nodes, a list of "
+                               "factors of a_down, as many as piecewise_up.", "a_down")
+    lut_table: str = _f("", "lut: the measured table, a folder with CrossSim's dG_increasing.txt "
+                        "and dG_decreasing.txt: a path, or the name of a data set shipped with "
+                        "rramsim ('crosssim_enode').")
+    g_min: float = _f(0.0, "Conductance that w_min stands for, in the units of the measurement "
+                      "(g_min = g_max = 0: for 'lut' the table's lowest bin; the other models "
+                      "only record the map).", "siemens")
+    g_max: float = _f(0.0, "Conductance that w_max stands for (g_min = g_max = 0: for 'lut' the "
+                      "table's highest bin).", "siemens")
+
+    def _check(self):
+        for name in ("piecewise_up", "piecewise_down"):
+            value = getattr(self, name)
+            key = f"{self.SECTION}.{name}"
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = (value,)
+            if isinstance(value, str) or not hasattr(value, "__iter__"):
+                raise ConfigError(f"{key} = {value!r} is invalid: must be a list of numbers")
+            try:
+                nodes = tuple(float(v) for v in value if not isinstance(v, (bool, str)))
+            except (TypeError, ValueError):
+                nodes = ()
+            if len(nodes) != len(value) or not nodes:
+                raise ConfigError(f"{key} = {value!r} is invalid: must be a non-empty list of "
+                                  f"numbers")
+            if not all(math.isfinite(v) and v >= 0.0 for v in nodes):
+                raise ConfigError(f"{key} = {list(nodes)!r} is invalid: every node must be "
+                                  f"finite and >= 0 (a step size)")
+            object.__setattr__(self, name, Nodes(nodes))
+        if len(self.piecewise_up) != len(self.piecewise_down):
+            raise ConfigError(f"device.piecewise_up has {len(self.piecewise_up)} nodes and "
+                              f"device.piecewise_down {len(self.piecewise_down)}: give as many")
+        if self.model == "lut" and not self.lut_table:
+            raise ConfigError("device.model = 'lut' needs device.lut_table (a folder with "
+                              "dG_increasing.txt and dG_decreasing.txt, or 'crosssim_enode')")
+        if (self.g_min != 0.0 or self.g_max != 0.0) and not self.g_max > self.g_min:
+            raise ConfigError(f"device.g_min = {self.g_min} and device.g_max = {self.g_max}: "
+                              f"g_max must be above g_min (or both 0)")
 
 
 @dataclass(frozen=True)
@@ -233,9 +366,11 @@ class TileConfig:
     backward: IOConfig = field(default_factory=_Backward)
     reference: ReferenceConfig = field(default_factory=ReferenceConfig)
     mapping: MappingConfig = field(default_factory=MappingConfig)
+    algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
 
     SECTIONS = {"device": DeviceConfig, "update": UpdateConfig, "forward": _Forward,
-                "backward": _Backward, "reference": ReferenceConfig, "mapping": MappingConfig}
+                "backward": _Backward, "reference": ReferenceConfig, "mapping": MappingConfig,
+                "algorithm": AlgorithmConfig}
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain nested dict (JSON / TOML ready)."""

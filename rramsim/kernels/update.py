@@ -17,7 +17,7 @@ from numba import prange
 
 from rramsim.kernels._bits import _popcount
 from rramsim.kernels._jit import inline, jit, serial_and_parallel, use_parallel
-from rramsim.kernels.device import apply_pulses
+from rramsim.kernels.device import apply_model_pulses, apply_pulses, expected_model_pulses
 from rramsim.kernels.rng import next_u64
 
 _M32 = np.uint64(0xFFFFFFFF)
@@ -143,6 +143,40 @@ def _pulsed_rows(w, w_eff, ref, a_up, a_down, b_up, b_down, w_min, w_max, ctoc, 
 _pulsed_rows_serial, _pulsed_rows_parallel = serial_and_parallel(_pulsed_rows)
 
 
+def _pulsed_rows_model(w, w_eff, ref, a_up, a_down, b_up, b_down, w_min, w_max, model, table,
+                       ctoc, D, bls, cd, cols, masks, up, count, row_states):
+    """:func:`_pulsed_rows` for a table-driven device model (same random streams and order)."""
+    n_out = w.shape[0]
+    B = D.shape[0]
+    pulses = np.zeros(n_out, dtype=np.int64)
+    for i in prange(n_out):
+        for b in range(B):
+            if bls[b] == 0:
+                continue
+            d = D[b, i]
+            if d == 0.0:
+                continue
+            md = bernoulli_train(min(cd[b] * abs(d), 1.0), bls[b], row_states, i)
+            if md == 0:
+                continue
+            d_pos = d > 0.0
+            for c in range(count[b]):
+                n = np.int64(_popcount(md & masks[b, c]))
+                if n == 0:
+                    continue
+                j = cols[b, c]
+                go_up = d_pos != up[b, c]
+                w[i, j] = apply_model_pulses(w[i, j], n, go_up, model, a_up[i, j], a_down[i, j],
+                                             b_up[i, j], b_down[i, j], w_min[i, j], w_max[i, j],
+                                             table, ctoc, row_states, i)
+                w_eff[i, j] = w[i, j] - ref[i, j]
+                pulses[i] += n
+    return pulses.sum()
+
+
+_pulsed_rows_model_serial, _pulsed_rows_model_parallel = serial_and_parallel(_pulsed_rows_model)
+
+
 @inline
 def expected_pulses(w, n, go_up, a_up, a_down, b_up, b_down, w_min, w_max):
     """``n`` (real, >= 0) noise-free pulses in closed form: the linear-step recursion
@@ -191,6 +225,33 @@ def _expected_rows(w, w_eff, ref, a_up, a_down, b_up, b_down, w_min, w_max, X, D
 _expected_rows_serial, _expected_rows_parallel = serial_and_parallel(_expected_rows)
 
 
+def _expected_rows_model(w, w_eff, ref, a_up, a_down, b_up, b_down, w_min, w_max, model, table,
+                         X, D, bls, cx, cd):
+    """:func:`_expected_rows` for a table-driven device model (mean steps, no sampling)."""
+    n_out, n_in = w.shape
+    B = D.shape[0]
+    for i in prange(n_out):
+        for b in range(B):
+            d = D[b, i]
+            if bls[b] == 0 or d == 0.0:
+                continue
+            q = min(cd[b] * abs(d), 1.0)
+            for j in range(n_in):
+                x = X[b, j]
+                if x == 0.0:
+                    continue
+                n = bls[b] * q * min(cx[b] * abs(x), 1.0)
+                go_up = (d > 0.0) != (x > 0.0)
+                w[i, j] = expected_model_pulses(w[i, j], n, go_up, model, a_up[i, j],
+                                                a_down[i, j], b_up[i, j], b_down[i, j],
+                                                w_min[i, j], w_max[i, j], table)
+                w_eff[i, j] = w[i, j] - ref[i, j]
+
+
+_expected_rows_model_serial, _expected_rows_model_parallel = serial_and_parallel(
+    _expected_rows_model)
+
+
 @jit
 def _pulsed_update_serial(w, w_eff, ref, a_up, a_down, b_up, b_down, w_min, w_max, ctoc, X, D,
                           lr, dw_min, bl, update_management, pulse_length_management, x_state,
@@ -209,8 +270,17 @@ def pulsed_update(w, w_eff, ref, dev_args, ctoc, X, D, lr, dw_min, bl, update_ma
     """Apply B consecutive pulsed rank-one updates in place; return the device pulse count.
 
     ``w`` (device weights), ``w_eff`` (= w - ref, kept in sync), ``ref``: (n_out, n_in);
-    ``dev_args``: the six per-device arrays; X (B, n_in); D (B, n_out).
+    ``dev_args``: ``DeviceArray.kernel_args()``, the six per-device arrays (linear-step family)
+    or the six arrays, the model code and the table; X (B, n_in); D (B, n_out).
     """
+    if len(dev_args) != 6:
+        bls, cx, cd = _update_scales(X, D, lr, dw_min, bl, update_management,
+                                     pulse_length_management)
+        cols, masks, up, count = _x_trains(X, bls, cx, x_state)
+        kernel = _pulsed_rows_model_parallel if use_parallel(count.sum() * w.shape[0]) else \
+            _pulsed_rows_model_serial
+        return int(kernel(w, w_eff, ref, *dev_args, ctoc, D, bls, cd, cols, masks, up, count,
+                          row_states))
     if not use_parallel(X.size * w.shape[0]):  # bounds the work: serial whatever fires
         return int(_pulsed_update_serial(w, w_eff, ref, *dev_args, ctoc, X, D, lr, dw_min, bl,
                                          update_management, pulse_length_management, x_state,
@@ -229,6 +299,11 @@ def expected_update(w, w_eff, ref, dev_args, X, D, lr, dw_min, bl, update_manage
     """Apply B consecutive expected-count rank-one updates in place (deterministic)."""
     bls, cx, cd = _update_scales(X, D, lr, dw_min, bl, update_management,
                                  pulse_length_management)
+    if len(dev_args) != 6:
+        kernel = _expected_rows_model_parallel if use_parallel(X.size * w.shape[0]) else \
+            _expected_rows_model_serial
+        kernel(w, w_eff, ref, *dev_args, X, D, bls, cx, cd)
+        return
     kernel = _expected_rows_parallel if use_parallel(X.size * w.shape[0]) else \
         _expected_rows_serial
     kernel(w, w_eff, ref, *dev_args, X, D, bls, cx, cd)

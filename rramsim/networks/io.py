@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from rramsim.config import TileConfig
+from rramsim.config.algorithm import NEEDS_REFERENCE
 from rramsim.errors import ModelFileError, ModelFileMissing
 from rramsim.networks.registry import BUILDERS, build_from_spec
 from rramsim.nn import Sequential
@@ -57,9 +58,13 @@ def load_model(path) -> Sequential:
         raise ModelFileError(f"{path}: unknown model kind {kind!r}; valid: {', '.join(BUILDERS)}")
     build = dict(spec)
     if build.get("config") is not None:
-        # A zero-shift search already ran before saving: its result is in the state.
-        build["config"] = TileConfig.from_dict(build["config"]).with_overrides(
-            {"reference.zero_shift": False}).to_dict()
+        # A zero-shift search already ran before saving: its result is in the state. An
+        # algorithm that needs a zero-shifted reference (ttv1, ttv2) is rebuilt with the cheap
+        # closed-form search instead, whose result the saved state overwrites.
+        cfg = TileConfig.from_dict(build["config"])
+        skip = ({"reference.sp_method": "closed_form"} if cfg.algorithm.kind in NEEDS_REFERENCE
+                else {"reference.zero_shift": False})
+        build["config"] = cfg.with_overrides(skip).to_dict()
     model = build_from_spec(build, seed=0)
     model.load_state_dict(state)
     model.spec = spec

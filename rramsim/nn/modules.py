@@ -140,13 +140,16 @@ class AnalogLinear(Module):
     (``bias="digital"``), or no bias (``bias="none"``). The tile has shape (n_out, n_in [+ 1]).
 
     The update ``W <- W - lr d x^T`` goes to the tile as one rank-one update per sample, in
-    order (:meth:`apply_update`).
+    order (:meth:`apply_update`). The tile runs the training algorithm of
+    ``config.algorithm`` (:func:`rramsim.analog.transfer.make_tile`): one
+    :class:`~rramsim.analog.tile.AnalogTile` for plain SGD, two arrays with a transfer between
+    them for the Tiki-Taka family, an array with a digital accumulator for mixed precision.
     """
 
     def __init__(self, n_in: int, n_out: int, config: TileConfig | None = None,
                  bias: str = "analog", seed=None, name: str = "analog"):
         super().__init__()
-        from rramsim.analog.tile import AnalogTile
+        from rramsim.analog.transfer import make_tile
 
         if bias not in ("analog", "digital", "none"):
             raise InputError(f"bias must be 'analog', 'digital' or 'none', got {bias!r}")
@@ -154,7 +157,8 @@ class AnalogLinear(Module):
         init_seed, tile_seed = as_seed_sequence(seed).spawn(2)
         W, b = default_init(self.n_out, self.n_in, generator(init_seed))
         n_cols = self.n_in + (bias == "analog")
-        self.tile = AnalogTile(self.n_out, n_cols, config, seed=tile_seed)
+        # AnalogTile for plain SGD; the tile of config.algorithm.kind otherwise
+        self.tile = make_tile(self.n_out, n_cols, config, seed=tile_seed)
         if self.tile.config.reference.zero_shift:
             self.tile.zero_shift()
         self.bias = Parameter(b, f"{name}.bias") if bias == "digital" else None

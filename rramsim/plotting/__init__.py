@@ -16,9 +16,11 @@ One module per topic; the device and training figures are also available here::
     inference    accuracy against ADC bits, ADC cost (array-mapping study)
     regression   the WES loss study
     sweep        a metric against a swept key (``rramsim sweep``)
+    algorithms   offset toy, accuracy by algorithm, accuracy vs states (training algorithms)
 """
 
 from rramsim.plotting import (  # noqa: F401
+    algorithms,
     binary,
     bitsplit,
     devices,
