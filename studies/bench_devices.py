@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_kernels import best_rate
 
 from rramsim.kernels._jit import jit
 from rramsim.kernels.device import apply_model_pulses
@@ -58,19 +59,6 @@ def count_model_pulses(n_pulses, up, a_up, a_down, b_up, b_down, w_min, w_max, m
     return w
 
 
-def _best_rate(fn, work: float, repeats: int = 5, min_time: float = 0.3) -> float:
-    """Best-of-``repeats`` rate (work units per second); each repeat runs >= ``min_time``."""
-    best = 0.0
-    for _ in range(repeats):
-        n, t0 = 0, time.perf_counter()
-        while True:
-            fn()
-            n += 1
-            dt = time.perf_counter() - t0
-            if dt >= min_time:
-                break
-        best = max(best, n * work / dt)
-    return best
 
 
 def measure(preset: str) -> dict:
@@ -89,7 +77,7 @@ def measure(preset: str) -> dict:
     n_pulses = 4096 * 8 * 100
     kernel(4096 * 8, True, *args, dev.ctoc, st)
     res = {"model": cfg.device.model,
-           "raw_pulses_per_second": _best_rate(lambda: kernel(n_pulses, True, *args, dev.ctoc,
+           "raw_pulses_per_second": best_rate(lambda: kernel(n_pulses, True, *args, dev.ctoc,
                                                               st), n_pulses)}
     tile = AnalogTile(256, 784, cfg, seed=0)
     rs = np.random.default_rng(0)

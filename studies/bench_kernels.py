@@ -1,9 +1,11 @@
-"""Kernels that only the benchmarks use (not part of the library).
+"""Kernels and timing helpers that only the benchmarks use (not part of the library).
 
 ``count_pulses`` applies pulses to a row of devices with nothing else around them (no trains, no
 coincidence search): the raw pulse rate that ``bench_update.py`` compares the update kernels
 with. Its numpy twin is ``tests/naive.py::count_pulses``.
 """
+
+import time
 
 import numpy as np
 
@@ -28,3 +30,17 @@ def count_pulses(n_pulses, up, a_up, a_down, b_up, b_down, w_min, w_max, ctoc, s
         done += 8 * n
         up = not up
     return w
+
+def best_rate(fn, work: float, repeats: int = 5, min_time: float = 0.3) -> float:
+    """Best-of-``repeats`` rate (work units per second); each repeat runs >= ``min_time``."""
+    best = 0.0
+    for _ in range(repeats):
+        n, t0 = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            dt = time.perf_counter() - t0
+            if dt >= min_time:
+                break
+        best = max(best, n * work / dt)
+    return best

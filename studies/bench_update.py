@@ -23,23 +23,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-
-def _best_rate(fn, work: float, repeats: int = 5, min_time: float = 0.3) -> float:
-    """Best-of-``repeats`` rate (work units per second); each repeat runs >= ``min_time``."""
-    best = 0.0
-    for _ in range(repeats):
-        n, t0 = 0, time.perf_counter()
-        while True:
-            fn()
-            n += 1
-            dt = time.perf_counter() - t0
-            if dt >= min_time:
-                break
-        best = max(best, n * work / dt)
-    return best
+from bench_kernels import best_rate
 
 
 def measure() -> dict:
@@ -62,7 +48,7 @@ def measure() -> dict:
     st = stream_states(1, 1)
     n_pulses = 4096 * 8 * 200
     _count_pulses(4096 * 8, True, *dev.kernel_args(), dev.ctoc, st)
-    res["pulses_per_second"] = _best_rate(
+    res["pulses_per_second"] = best_rate(
         lambda: _count_pulses(n_pulses, True, *dev.kernel_args(), dev.ctoc, st), n_pulses)
 
     # 2. rank-one pulsed updates with real x and early-training d
@@ -91,7 +77,7 @@ def measure() -> dict:
 
     before = tile.pulse_count
     n0 = state["k"]
-    res["rank_one_updates_per_second"] = _best_rate(one_update, 1)
+    res["rank_one_updates_per_second"] = best_rate(one_update, 1)
     res["device_pulses_per_update"] = (tile.pulse_count - before) / max(state["k"] - n0, 1)
 
     # 3. forward / backward MVM with default peripherals
@@ -100,8 +86,8 @@ def measure() -> dict:
         Dd = np.ascontiguousarray(D[:B])
         tile.forward(X)
         tile.backward(Dd)
-        res[f"forward_vectors_per_second_batch{B}"] = _best_rate(lambda: tile.forward(X), B)
-        res[f"backward_vectors_per_second_batch{B}"] = _best_rate(lambda: tile.backward(Dd), B)
+        res[f"forward_vectors_per_second_batch{B}"] = best_rate(lambda: tile.forward(X), B)
+        res[f"backward_vectors_per_second_batch{B}"] = best_rate(lambda: tile.backward(Dd), B)
     return res
 
 
