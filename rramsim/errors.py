@@ -35,3 +35,8 @@ class ModelFileError(RramsimError):
 
 class ModelFileMissing(ModelFileError, FileNotFoundError):
     """No saved network at the given path (also a ``FileNotFoundError``)."""
+
+
+class RramsimWarning(UserWarning):
+    """A legal setting whose result may surprise (a clipped update, device parameters that no
+    longer mean what their names say); the command line prints it as one line."""

@@ -59,11 +59,33 @@ def test_bad_settings_are_one_config_error(key, value, match):
 
 @pytest.mark.parametrize("kind", ["ttv1", "ttv2"])
 def test_algorithm_that_needs_a_reference_without_one(kind):
-    cfg = config({"algorithm.kind": kind})
+    # refused when the configuration is made, before any layer or run exists
     with pytest.raises(ConfigError, match=rf"algorithm.kind = '{kind}' needs .* "
                                           r"reference.zero_shift = true"):
-        AnalogLinear(3, 2, cfg, seed=0)
+        config({"algorithm.kind": kind})
     AnalogLinear(3, 2, config({"algorithm.kind": "agad"}), seed=0)  # needs none
+
+
+def test_zero_shift_slow_moves_only_the_weight_array():
+    over = {**NO_VARIATION, "algorithm.kind": "agad", "algorithm.zero_shift_slow": True,
+            "device.up_down": 0.5, "reference.sp_method": "closed_form"}
+    cfg = config(over)
+    layer = AnalogLinear(3, 2, cfg, seed=0, bias="none")
+    t = layer.tile
+    # C's references at its symmetry points, A's at the mid value; weights as asked
+    np.testing.assert_allclose(t.slow.ref, t.slow.devices.symmetry_point())
+    assert np.all(t.fast.ref == 0.0) and np.any(t.slow.devices.symmetry_point() != 0.0)
+    W = np.array([[0.1, -0.2, 0.05], [0.0, 0.15, -0.1]])
+    layer.set_weights(W)
+    t.zero_shift(fast=False)  # the weights are kept when the references move
+    np.testing.assert_allclose(layer.get_weights()[0], W, atol=1e-12)
+    mp = AnalogLinear(3, 2, config(over, {"algorithm.kind": "mixed-precision"}), seed=0)
+    np.testing.assert_allclose(mp.tile.device.ref, mp.tile.device.devices.symmetry_point())
+    with pytest.raises(ConfigError, match="zero_shift_slow = true needs a transfer algorithm"):
+        config({"algorithm.zero_shift_slow": True})
+    with pytest.raises(ConfigError, match="zero_shift_slow = true needs reference.enabled"):
+        config({"algorithm.kind": "agad", "algorithm.zero_shift_slow": True,
+                "reference.enabled": False})
 
 
 def test_agad_needs_switching_choppers():
@@ -162,6 +184,7 @@ NOISY = {"forward.out_noise": 0.02, "device.dw_min": 0.02, "algorithm.transfer_e
 @pytest.mark.parametrize("kind,every", [("ttv1", 2), ("ttv2", 2), ("c-ttv2", 2), ("agad", 2),
                                         ("agad", 1), ("mixed-precision", 1),
                                         ("mixed-precision", 3)])
+@pytest.mark.filterwarnings("ignore::rramsim.errors.RramsimWarning")  # deliberately strong
 def test_tile_matches_twin(rng, kind, every):
     over = {**NOISY, "algorithm.forget_buffer": kind != "ttv2",
             "algorithm.transfer_every": every}
@@ -288,6 +311,7 @@ TOY = {"device.dw_min": 0.01, "device.up_down": 0.5, "device.w_min": -1.0, "devi
        "backward.is_perfect": True, **ZS}
 
 
+@pytest.mark.filterwarnings("ignore::rramsim.errors.RramsimWarning")  # deliberately strong
 def test_reference_offset_breaks_ttv1_not_agad():
     def final(kind, offset):
         cfg = config(TOY, {"algorithm.kind": kind})
@@ -304,6 +328,7 @@ def test_reference_offset_breaks_ttv1_not_agad():
 # Buffers, state, layers
 # ------------------------------------------------------------------------------------------
 
+@pytest.mark.filterwarnings("ignore::rramsim.errors.RramsimWarning")  # deliberately strong
 @pytest.mark.parametrize("kind", ["ttv2", "c-ttv2", "agad"])
 def test_buffer_never_exceeds_its_cap(rng, kind):
     cfg = _kind(kind, {"algorithm.forget_buffer": False, "algorithm.buffer_cap": 2.0,
@@ -320,6 +345,7 @@ def test_buffer_never_exceeds_its_cap(rng, kind):
     assert peak == 2.0  # the cap was reached (a rate this large saturates the buffer)
 
 
+@pytest.mark.filterwarnings("ignore::rramsim.errors.RramsimWarning")  # deliberately strong
 @pytest.mark.parametrize("kind", KINDS)
 def test_saved_network_continues_bit_identically(tmp_path, rng, kind):
     from rramsim.networks import build_mlp, load_model, save_model

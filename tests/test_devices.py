@@ -59,6 +59,7 @@ def test_device_to_device_statistics():
         assert abs(v.std() / std - 1.0) < 5 / math.sqrt(2 * n)
 
 
+@pytest.mark.filterwarnings("ignore::rramsim.errors.RramsimWarning")  # deliberately strong
 def test_extreme_variation_keeps_steps_positive_and_bounds_on_their_side():
     cfg = config({"device.dw_min_dtod": 3.0, "device.up_down_dtod": 2.0,
                   "device.w_max_dtod": 3.0, "device.w_min_dtod": 3.0}).device

@@ -144,6 +144,7 @@ def test_grid_covers_every_update_field():
     assert {f.name for f in dataclasses.fields(UpdateConfig)} == set(UPDATE_GRID)
 
 
+@pytest.mark.filterwarnings("ignore::rramsim.errors.RramsimWarning")  # deliberately strong
 @pytest.mark.parametrize("mode,bl,um,plm,alpha", CASES)
 def test_tile_update_matches_twin_for_every_setting(mode, bl, um, plm, alpha):
     tile = _plumb_tile(mode, bl, um, plm, alpha)
@@ -343,6 +344,7 @@ def _z(mean, want, se):
     return np.divide(mean - want, se, out=np.zeros_like(se), where=~exact)
 
 
+@pytest.mark.filterwarnings("ignore::rramsim.errors.RramsimWarning")  # deliberately strong
 @pytest.mark.parametrize("um,plm", [(True, False), (False, False), (True, True)])
 def test_saturated_probabilities_give_the_clipped_expectation(um, plm):
     """lr max|x| max|d| / dw_min = 90 > bl = 31: the probabilities saturate at 1; the mean update
@@ -381,6 +383,7 @@ def test_saturated_probabilities_give_the_clipped_expectation(um, plm):
 # 4. The pull towards the symmetry point
 # ------------------------------------------------------------------------------------------
 
+@pytest.mark.filterwarnings("ignore::rramsim.errors.RramsimWarning")  # deliberately strong
 def test_random_pulses_pull_towards_the_symmetry_point():
     """One pulse per device per update, up or down with probability 1/2 (bl = 1 and p = q = 1,
     random signs of x and d): the mean change at weight w is ``-(b_up - b_down) / 2 (w - w_sp)``

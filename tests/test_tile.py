@@ -396,6 +396,7 @@ def test_weight_scale_must_be_positive():
 # State: the tile saves and restores itself
 # ------------------------------------------------------------------------------------------
 
+@pytest.mark.filterwarnings("ignore::rramsim.errors.RramsimWarning")  # deliberately strong
 def test_tile_state_round_trip_continues_the_same_numbers(rng):
     cfg = config(reference__zero_shift=True, reference__sp_method="closed_form")
     a = AnalogTile(5, 7, cfg, seed=3)

@@ -267,6 +267,7 @@ def test_expected_update_with_step_larger_than_bound():
     np.testing.assert_allclose(fresh.w, want, rtol=0, atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::rramsim.errors.RramsimWarning")  # deliberately strong
 @pytest.mark.parametrize("mode", ["pulsed", "expected"])
 @pytest.mark.parametrize("model", ["soft_bounds", "constant_step"])
 def test_updates_never_leave_bounds(rng, mode, model):

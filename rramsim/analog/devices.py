@@ -20,12 +20,14 @@ point has a closed form.
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from rramsim.config import DeviceConfig
-from rramsim.errors import InputError
+from rramsim.errors import InputError, RramsimWarning
 from rramsim.rng import generator, stream_states
 
 
@@ -242,8 +244,11 @@ def sample_devices(cfg: DeviceConfig, shape: tuple[int, int], seed=None) -> Devi
     # The look-up table holds its own step sizes: the device's factors are relative ones.
     scale = 1.0 if model.code == LUT else cfg.dw_min
     # Mirror negative steps (aihwkit's enforce_consistency): a pulse never moves the wrong way.
-    a_up = np.abs(scale * (g + min(cfg.up_down, 0.0) + r))
-    a_down = np.abs(scale * (g - max(cfg.up_down, 0.0) - r))
+    up_factor = g + min(cfg.up_down, 0.0) + r
+    down_factor = g - max(cfg.up_down, 0.0) - r
+    _warn_if_spread_changes_meaning(cfg, up_factor, down_factor)
+    a_up = np.abs(scale * up_factor)
+    a_down = np.abs(scale * down_factor)
     # Keep each bound on its side of zero by at least one mean step.
     w_max = np.maximum(cfg.w_max * (1.0 + cfg.w_max_dtod * xi_max), cfg.dw_min)
     w_min = np.minimum(cfg.w_min * (1.0 + cfg.w_min_dtod * xi_min), -cfg.dw_min)
@@ -273,6 +278,77 @@ def sample_devices(cfg: DeviceConfig, shape: tuple[int, int], seed=None) -> Devi
         a_down = a_down * stretch
     return DeviceArray(a_up=a_up, a_down=a_down, b_up=b_up, b_down=b_down, w_min=w_min,
                        w_max=w_max, ctoc=ctoc, model=model.name, table=model_table(cfg))
+
+
+#: Relative deviation of a drawn array's mean step (per direction) from the nominal one beyond
+#: which :func:`sample_devices` warns that the spreads changed what the parameters mean.
+SPREAD_TOLERANCE = 0.2
+
+
+def realised_steps(cfg: DeviceConfig, up_factor, down_factor) -> dict:
+    """What an array's drawn step factors realise against what the configuration says.
+
+    ``up_factor``, ``down_factor``: the drawn ``1 + dw_min_dtod xi1 + min(up_down, 0) + r`` and
+    ``1 + dw_min_dtod xi1 - max(up_down, 0) - r`` (steps in units of ``dw_min``) before the
+    mirroring of negative draws. Returns ``{mean_up, mean_down, nominal_up, nominal_down,
+    up_down, mirrored}``: the mean step factors after mirroring, the nominal ones, the realised
+    asymmetry in ``up_down``'s convention, and the fraction of devices mirrored in a direction.
+    """
+    up, down = np.asarray(up_factor, float), np.asarray(down_factor, float)
+    mu, md = float(np.mean(np.abs(up))), float(np.mean(np.abs(down)))
+    realised = (1.0 - md / mu if mu >= md else mu / md - 1.0) if max(mu, md) > 0 else 0.0
+    return {"mean_up": mu, "mean_down": md, "nominal_up": 1.0 + min(cfg.up_down, 0.0),
+            "nominal_down": 1.0 - max(cfg.up_down, 0.0), "up_down": realised,
+            "mirrored": float(np.mean((up < 0) | (down < 0)))}
+
+
+def expected_step_factors(cfg: DeviceConfig) -> tuple[float, float]:
+    """The mean step factors ``E|a_up| / dw_min``, ``E|a_down| / dw_min`` over infinitely many
+    devices drawn from ``cfg`` (after mirroring): ``E|X|`` of ``X ~ N(mu, s)`` with
+    ``mu = 1 + min(up_down, 0)`` (up) or ``1 - max(up_down, 0)`` (down) and
+    ``s^2 = dw_min_dtod^2 + up_down_dtod^2``, i.e.
+    ``s sqrt(2 / pi) exp(-mu^2 / (2 s^2)) + mu erf(mu / (s sqrt 2))``."""
+    s = math.hypot(cfg.dw_min_dtod, cfg.up_down_dtod)
+    out = []
+    for mu in (1.0 + min(cfg.up_down, 0.0), 1.0 - max(cfg.up_down, 0.0)):
+        if s == 0.0:
+            out.append(abs(mu))
+        else:
+            out.append(s * math.sqrt(2.0 / math.pi) * math.exp(-mu * mu / (2.0 * s * s))
+                       + mu * math.erf(mu / (s * math.sqrt(2.0))))
+    return out[0], out[1]
+
+
+_SPREAD_WARNED: set[tuple[float, float, float]] = set()
+
+
+def _warn_if_spread_changes_meaning(cfg: DeviceConfig, up_factor, down_factor) -> None:
+    """Warn (once per process and setting) when the device-to-device spreads are so large
+    that the devices' mean step or asymmetry is no longer what ``dw_min`` and ``up_down`` say
+    (aihwkit's convention mirrors negative draws, which raises the mean step and erases
+    asymmetry). The criterion is the configuration's expected mean step
+    (:func:`expected_step_factors`), so a small array's sampling noise never triggers it; the
+    message also gives what the drawn array realised (:func:`realised_steps`)."""
+    key = (cfg.dw_min_dtod, cfg.up_down_dtod, cfg.up_down)
+    if key in _SPREAD_WARNED or (cfg.dw_min_dtod == 0.0 and cfg.up_down_dtod == 0.0):
+        return
+    exp_up, exp_down = expected_step_factors(cfg)
+    nominal = (1.0 + min(cfg.up_down, 0.0), 1.0 - max(cfg.up_down, 0.0))
+    off = [abs(e / n - 1.0) for e, n in zip((exp_up, exp_down), nominal) if n > 0.05]
+    if not off or max(off) <= SPREAD_TOLERANCE:
+        return
+    _SPREAD_WARNED.add(key)
+    asym = 1.0 - exp_down / exp_up if exp_up >= exp_down else exp_up / exp_down - 1.0
+    st = realised_steps(cfg, up_factor, down_factor)
+    warnings.warn(
+        f"device-to-device spreads dw_min_dtod={cfg.dw_min_dtod:g}, "
+        f"up_down_dtod={cfg.up_down_dtod:g} change what the parameters mean: negative drawn "
+        f"steps are mirrored, so the devices' mean steps are {exp_up:.3g} x / {exp_down:.3g} x "
+        f"dw_min up / down (nominal {nominal[0]:.3g} / {nominal[1]:.3g}) and their asymmetry "
+        f"is up_down = {asym:.3g} (nominal {cfg.up_down:g}); this array of "
+        f"{np.size(up_factor)} devices realised {st['mean_up']:.3g} x / {st['mean_down']:.3g} x "
+        f"with {100 * st['mirrored']:.0f} % mirrored; smaller spreads keep the documented "
+        f"meaning", RramsimWarning, stacklevel=3)
 
 
 def nominal_device(cfg: DeviceConfig) -> DeviceArray:

@@ -12,14 +12,21 @@ network weights ``W = alpha (w - r)`` (device minus reference, times the digital
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from rramsim.analog.converters import analog_mvm, pass_converters
 from rramsim.analog.devices import DeviceArray, sample_devices
 from rramsim.config import TileConfig
-from rramsim.errors import ConfigError, InputError
+from rramsim.errors import ConfigError, InputError, RramsimWarning
 from rramsim.rng import as_seed_sequence, generator, stream_states
 from rramsim.validation import is_number
+
+#: The saturation check of :meth:`AnalogTile.update` runs on the first this many updates of a
+#: tile, then on every SATURATION_CHECK_EVERY-th.
+SATURATION_CHECK_FIRST = 100
+SATURATION_CHECK_EVERY = 1000
 
 
 def _as_batch(a, n: int, name: str) -> np.ndarray:
@@ -90,6 +97,9 @@ class AnalogTile:
         self.w = np.clip(self.ref.copy(), self.devices.w_min, self.devices.w_max)
         self._w_eff = self.w - self.ref
         self.pulse_count = 0
+        #: number of calls of :meth:`update` (the saturation check samples them)
+        self.update_count = 0
+        self._saturation_warned = False
         self.bm_repeats = 0
         self.symmetry_points: np.ndarray | None = None
 
@@ -150,6 +160,11 @@ class AnalogTile:
         up = self.config.update
         dw_min = self.config.device.dw_min
         lr = lr / self.weight_scale
+        self.update_count += 1
+        if (up.mode != "ideal" and not self._saturation_warned
+                and (self.update_count <= SATURATION_CHECK_FIRST
+                     or self.update_count % SATURATION_CHECK_EVERY == 0)):
+            self._warn_if_saturated(X, D, lr)
         if up.mode == "ideal":
             self.w = np.clip(self.w - lr * (D.T @ X), self.devices.w_min, self.devices.w_max)
             self._w_eff = self.w - self.ref
@@ -164,6 +179,34 @@ class AnalogTile:
         else:
             k.expected_update(*args, X, D, float(lr), dw_min, up.bl, up.update_management,
                               up.pulse_length_management)
+
+    def _warn_if_saturated(self, X, D, lr: float) -> None:
+        """Warn (once per tile) when some pulse probability of this update exceeds 1 and is
+        clipped: the update is then smaller than ``lr d x^T``, as in hardware. The largest
+        probability follows the scales of the update kernel: with update management
+        ``sqrt(lr |x|max |d|max / (dw_min BL))`` on both sides, without it
+        ``sqrt(lr / (dw_min BL))`` times the larger of ``|x|max`` and ``|d|max``. Checked on
+        the first :data:`SATURATION_CHECK_FIRST` updates and then every
+        :data:`SATURATION_CHECK_EVERY`-th, so that the batch-1 loop does not pay for it."""
+        up = self.config.update
+        dw_min = self.config.device.dw_min
+        x_max = np.abs(X).max(axis=1)
+        d_max = np.abs(D).max(axis=1)
+        k = lr * x_max * d_max / dw_min
+        n = (np.clip(np.ceil(k), 1, up.bl) if up.pulse_length_management
+             else np.full_like(k, up.bl))
+        if up.update_management:
+            p = np.sqrt(k / n)
+        else:
+            p = np.sqrt(lr / (dw_min * n)) * np.maximum(x_max, d_max)
+        worst = float(p.max()) if p.size else 0.0
+        if worst > 1.0:
+            self._saturation_warned = True
+            warnings.warn(
+                f"pulse probabilities saturate on a {self.shape[0]} x {self.shape[1]} tile (up "
+                f"to {worst:.3g} at lr={lr * self.weight_scale:g}): the update is clipped and "
+                f"smaller than lr d x^T, as in hardware; lower the learning rate or raise "
+                f"update.bl", RramsimWarning, stacklevel=3)
 
     # ------------------------------------------------------------------ transfer helpers
     def read_columns(self, cols, state: np.ndarray) -> np.ndarray:

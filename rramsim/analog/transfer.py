@@ -240,14 +240,15 @@ class TransferTile:
             self.slow.apply_pulses(i, cols[c], steps[c, i])
 
     # ------------------------------------------------------------------ reference
-    def zero_shift(self, method: str | None = None) -> np.ndarray:
-        """Zero-shifting of both arrays, each reference to its own devices' symmetry points
-        plus ``N(0, reference_std)``, the weights kept; returns A's symmetry points.
+    def zero_shift(self, method: str | None = None, fast: bool = True) -> np.ndarray | None:
+        """Zero-shifting: each array's references to its own devices' symmetry points plus
+        ``N(0, reference_std)``, the weights kept; returns A's symmetry points (None when A is
+        left alone, ``fast=False``: ``algorithm.zero_shift_slow``).
 
         A needs it (ttv1, ttv2) because it reads its offset at rest on every transfer; C
         because whatever pulses it receives pull its weights towards its symmetry points.
         """
-        sp = self.fast.zero_shift(method)
+        sp = self.fast.zero_shift(method) if fast else None
         self.slow.zero_shift(method)
         self.symmetry_points = sp
         return sp
@@ -397,7 +398,8 @@ class MixedPrecisionTile:
                 self.device.apply_pulses(self._rows[:m], self._cols[:m], self._counts[:m])
             start = stop
 
-    def zero_shift(self, method: str | None = None) -> np.ndarray:
+    def zero_shift(self, method: str | None = None, fast: bool = True) -> np.ndarray:
+        """Zero-shifting of the one array (``fast`` is ignored: there is no gradient array)."""
         return self.device.zero_shift(method)
 
     def find_symmetry_points(self, method: str | None = None) -> np.ndarray:

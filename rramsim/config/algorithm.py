@@ -50,8 +50,8 @@ class AlgorithmConfig(_Section):
 
     ``ttv1`` and ``ttv2`` need A's reference at its symmetry point (``reference.zero_shift =
     true``); the ``[reference]`` section configures both arrays' references (zero-shifting
-    puts each at its own devices' symmetry points). Both arrays use the ``[device]``
-    settings, drawn independently. Counters run in rank-one
+    puts each at its own devices' symmetry points; ``zero_shift_slow`` zero-shifts only C).
+    Both arrays use the ``[device]`` settings, drawn independently. Counters run in rank-one
     updates (samples), aihwkit's ``units_in_mbatch = false``.
     """
 
@@ -95,8 +95,18 @@ class AlgorithmConfig(_Section):
                                  "period).", "", lo=0.0, lo_open=True)
     granularity: float = _f(0.0, "Mixed precision: accumulator step per pulse (0: "
                             "device.dw_min).", "weight units", lo=0.0)
+    zero_shift_slow: bool = _f(False, "Zero-shift the array that holds the network weights (C; "
+                               "mixed precision: its one array) even without "
+                               "reference.zero_shift, which would zero-shift A too: c-ttv2 and "
+                               "agad cancel A's reference offset, not C's pull towards its own "
+                               "symmetry points. reference.reference_std applies to C's "
+                               "reference.")
 
     def _check(self):
+        if self.kind == "sgd" and self.zero_shift_slow:
+            raise ConfigError("algorithm.zero_shift_slow = true needs a transfer algorithm or "
+                              "mixed precision (kind = 'sgd' has one array: use "
+                              "reference.zero_shift = true)")
         if self.kind == "agad" and self.in_chop_prob == 0.0:
             raise ConfigError("algorithm.in_chop_prob = 0.0 is invalid for kind = 'agad': the "
                               "dynamic reference is taken at chopper switches, so the choppers "
@@ -104,11 +114,22 @@ class AlgorithmConfig(_Section):
 
 
 def check_tile_algorithm(config) -> None:
-    """Cross-section checks of a tile configuration's ``[algorithm]``: ``ttv1`` and ``ttv2``
-    need A's reference at its symmetry point (``reference.zero_shift = true``). Raises
-    :class:`ConfigError` naming the keys."""
+    """Cross-section checks of a tile configuration's ``[algorithm]`` (run when a
+    :class:`~rramsim.config.TileConfig` is made): ``ttv1`` and ``ttv2`` need A's reference at its
+    symmetry point (``reference.zero_shift = true``), and zero-shifting C needs reference
+    devices. Raises :class:`ConfigError` naming the keys."""
     algo = config.algorithm
     if algo.kind in NEEDS_REFERENCE and not config.reference.zero_shift:
         raise ConfigError(f"algorithm.kind = {algo.kind!r} needs the fast array's reference at "
                           f"its symmetry point: set reference.zero_shift = true (or choose "
                           f"kind 'c-ttv2' or 'agad', which cancel a reference offset)")
+    if algo.zero_shift_slow and not config.reference.enabled:
+        raise ConfigError("algorithm.zero_shift_slow = true needs reference.enabled = true "
+                          "(zero-shifting programs the reference devices)")
+
+
+def zero_shifts(config) -> tuple[bool, bool]:
+    """``(fast, slow)``: whether a layer zero-shifts the gradient array A and the weight array
+    C (for ``sgd`` and mixed precision, the one array is C) when it is built."""
+    fast = bool(config.reference.zero_shift)
+    return fast, fast or bool(config.algorithm.zero_shift_slow)

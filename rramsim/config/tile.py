@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rramsim.config.algorithm import AlgorithmConfig
+from rramsim.config.algorithm import AlgorithmConfig, check_tile_algorithm
 from rramsim.config.fields import _f, _make_section, _Section, check_key, parse_overrides
 from rramsim.errors import ConfigError
 from rramsim.validation import suggest
@@ -112,7 +112,12 @@ class DeviceConfig(_Section):
     (for ``lut`` without the factor ``dw_min``, and times ``(w_max' - w_min') / (w_max - w_min)``
     so that a device with a wider range keeps the number of states), so ``up_down > 0`` makes down
     steps smaller than up steps. Negative step sizes are mirrored (``abs``) and bounds are kept on
-    their side of zero by at least ``dw_min`` (aihwkit's ``enforce_consistency``). The symmetry
+    their side of zero by at least ``dw_min`` (aihwkit's ``enforce_consistency``). Mirroring
+    changes what the parameters mean when a drawn factor is often negative (``dw_min_dtod = 5``
+    makes the mean step about 4 x ``dw_min``; ``up_down_dtod`` comparable to ``1 - up_down``
+    erases the asymmetry): the array is drawn as configured, and rramsim warns, with the realised
+    mean steps and asymmetry, when a direction's mean step is more than 20 % off its nominal
+    value (``rramsim.analog.devices.realised_steps`` reports them for any array). The symmetry
     point, where an up and a down pulse cancel on average, is ``w_sp = (a_up - a_down) /
     (b_up - b_down)`` for the linear family (soft bounds: ``(a_up - a_down) / (a_up / w_max -
     a_down / w_min)``) and the root of ``E dw_up(w) = E dw_down(w)`` for the others.
@@ -371,6 +376,10 @@ class TileConfig:
     SECTIONS = {"device": DeviceConfig, "update": UpdateConfig, "forward": _Forward,
                 "backward": _Backward, "reference": ReferenceConfig, "mapping": MappingConfig,
                 "algorithm": AlgorithmConfig}
+
+    def __post_init__(self):
+        # checks across sections, when the configuration is made (not when a layer is built)
+        check_tile_algorithm(self)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain nested dict (JSON / TOML ready)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from rramsim.config import TileConfig
+from rramsim.config.algorithm import zero_shifts
 from rramsim.errors import InputError
 from rramsim.rng import as_seed_sequence, generator
 
@@ -159,8 +160,11 @@ class AnalogLinear(Module):
         n_cols = self.n_in + (bias == "analog")
         # AnalogTile for plain SGD; the tile of config.algorithm.kind otherwise
         self.tile = make_tile(self.n_out, n_cols, config, seed=tile_seed)
-        if self.tile.config.reference.zero_shift:
+        zs_fast, zs_slow = zero_shifts(self.tile.config)
+        if zs_fast:
             self.tile.zero_shift()
+        elif zs_slow:  # algorithm.zero_shift_slow: the weight array C only
+            self.tile.zero_shift(fast=False)
         self.bias = Parameter(b, f"{name}.bias") if bias == "digital" else None
         self.clipped_at_init = self.set_weights(W, b)
         self._x = None
