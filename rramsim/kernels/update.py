@@ -393,6 +393,25 @@ def _pulsed_update_serial(w, w_eff, ref, a_up, a_down, b_up, b_down, w_min, w_ma
                                       w.shape[0] >= SLOT_SEARCH_MIN_ROWS)
 
 
+@jit
+def _expected_update_serial(w, w_eff, ref, a_up, a_down, b_up, b_down, w_min, w_max, X, D, lr,
+                            dw_min, bl, update_management, pulse_length_management):
+    """Scales and expected-count rows in one compiled call (serial)."""
+    bls, cx, cd = _update_scales(X, D, lr, dw_min, bl, update_management,
+                                 pulse_length_management)
+    _expected_rows_serial(w, w_eff, ref, a_up, a_down, b_up, b_down, w_min, w_max, X, D, bls, cx,
+                          cd)
+
+
+#: The compiled serial updates of the linear device family, for other kernels to call
+#: (compiled code cannot call the Python wrappers below; the compiled training step,
+#: :mod:`rramsim.kernels.step`, does). Same arguments as the kernels, the six device arrays
+#: spelled out; they give the numbers of :func:`pulsed_update` and :func:`expected_update`
+#: (the parallel kernels give the serial ones' numbers).
+compiled_pulsed_update = _pulsed_update_serial
+compiled_expected_update = _expected_update_serial
+
+
 def pulsed_update(w, w_eff, ref, dev_args, ctoc, X, D, lr, dw_min, bl, update_management,
                   pulse_length_management, x_state, row_states):
     """Apply B consecutive pulsed rank-one updates in place; return the device pulse count.
