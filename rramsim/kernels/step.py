@@ -11,10 +11,10 @@ reference path's numbers bit for bit (``tests/test_step.py``). The Python side t
 network to this kernel and checks what it is given once per run is
 :mod:`rramsim.nn.compiled`.
 
-Layer description (per layer l; ``imeta`` int64 (L, N_IMETA), ``fmeta`` float64 (L, N_FMETA),
-columns named by the constants below); the tile arrays of layer l are ``arrs[9 l : 9 l + 9]``
+Layer description (per layer li; ``imeta`` int64 (L, N_IMETA), ``fmeta`` float64 (L, N_FMETA),
+columns named by the constants below); the tile arrays of layer li are ``arrs[9 li : 9 li + 9]``
 (``w``, ``w_eff``, ``ref``, ``a_up``, ``a_down``, ``b_up``, ``b_down``, ``w_min``, ``w_max``,
-each (n_out, n_cols)), its streams ``states[4 l : 4 l + 4]`` (forward noise, backward noise,
+each (n_out, n_cols)), its streams ``states[4 li : 4 li + 4]`` (forward noise, backward noise,
 input trains, row streams).
 """
 
@@ -40,34 +40,34 @@ NO_ACT, SIGMOID, RELU = 0, 1, 2
 
 
 @jit
-def _pass(l, M, X, imeta, fmeta, state, forward):
-    """One analog pass of layer l: ``X M^T`` through its forward or backward peripherals
+def _pass(li, M, X, imeta, fmeta, state, forward):
+    """One analog pass of layer li: ``X M^T`` through its forward or backward peripherals
     (:meth:`AnalogTile.forward` / ``backward``), times the weight scale. Returns (Y, repeats)."""
     o = 0 if forward else B_PERFECT - F_PERFECT
     fo = 0 if forward else B_INP_BOUND - F_INP_BOUND
-    if imeta[l, F_PERFECT + o] != 0:
+    if imeta[li, F_PERFECT + o] != 0:
         Y = np.dot(X, M.T)
         rep = 0
     else:
-        Y, rep = compiled_analog_mvm(M, X, imeta[l, F_INP_BITS + o], fmeta[l, F_INP_BOUND + fo],
-                                     imeta[l, F_OUT_BITS + o], fmeta[l, F_OUT_BOUND + fo],
-                                     fmeta[l, F_OUT_NOISE + fo], imeta[l, F_NM + o] != 0,
-                                     imeta[l, F_BM + o] != 0, imeta[l, F_BM_ITER + o], state)
-    ws = fmeta[l, W_SCALE]
+        Y, rep = compiled_analog_mvm(M, X, imeta[li, F_INP_BITS + o], fmeta[li, F_INP_BOUND + fo],
+                                     imeta[li, F_OUT_BITS + o], fmeta[li, F_OUT_BOUND + fo],
+                                     fmeta[li, F_OUT_NOISE + fo], imeta[li, F_NM + o] != 0,
+                                     imeta[li, F_BM + o] != 0, imeta[li, F_BM_ITER + o], state)
+    ws = fmeta[li, W_SCALE]
     if ws != 1.0:
         Y *= ws
     return Y, rep
 
 
 @jit
-def _update(l, X, D, lr, imeta, fmeta, arrs, states):
-    """Layer l's update ``W <- W - lr D^T X`` (:meth:`AnalogTile.update`); returns the pulses."""
-    w, w_eff, ref = arrs[9 * l], arrs[9 * l + 1], arrs[9 * l + 2]
-    a_up, a_down, b_up, b_down = arrs[9 * l + 3], arrs[9 * l + 4], arrs[9 * l + 5], \
-        arrs[9 * l + 6]
-    w_min, w_max = arrs[9 * l + 7], arrs[9 * l + 8]
-    lr = lr / fmeta[l, W_SCALE]
-    mode = imeta[l, MODE]
+def _update(li, X, D, lr, imeta, fmeta, arrs, states):
+    """Layer li's update ``W <- W - lr D^T X`` (:meth:`AnalogTile.update`); returns the pulses."""
+    w, w_eff, ref = arrs[9 * li], arrs[9 * li + 1], arrs[9 * li + 2]
+    a_up, a_down, b_up, b_down = arrs[9 * li + 3], arrs[9 * li + 4], arrs[9 * li + 5], \
+        arrs[9 * li + 6]
+    w_min, w_max = arrs[9 * li + 7], arrs[9 * li + 8]
+    lr = lr / fmeta[li, W_SCALE]
+    mode = imeta[li, MODE]
     if mode == IDEAL:
         G = np.dot(D.T, X)
         n_out, n_cols = w.shape
@@ -82,13 +82,13 @@ def _update(l, X, D, lr, imeta, fmeta, arrs, states):
         return 0
     if mode == EXPECTED:
         compiled_expected_update(w, w_eff, ref, a_up, a_down, b_up, b_down, w_min, w_max, X, D,
-                                 lr, fmeta[l, DW_MIN], imeta[l, BL], imeta[l, UM] != 0,
-                                 imeta[l, PLM] != 0)
+                                 lr, fmeta[li, DW_MIN], imeta[li, BL], imeta[li, UM] != 0,
+                                 imeta[li, PLM] != 0)
         return 0
     return compiled_pulsed_update(w, w_eff, ref, a_up, a_down, b_up, b_down, w_min, w_max,
-                                  fmeta[l, CTOC], X, D, lr, fmeta[l, DW_MIN], imeta[l, BL],
-                                  imeta[l, UM] != 0, imeta[l, PLM] != 0, states[4 * l + 2],
-                                  states[4 * l + 3])
+                                  fmeta[li, CTOC], X, D, lr, fmeta[li, DW_MIN], imeta[li, BL],
+                                  imeta[li, UM] != 0, imeta[li, PLM] != 0, states[4 * li + 2],
+                                  states[4 * li + 3])
 
 
 @jit
@@ -115,18 +115,18 @@ def _train_batches(x, y, order, start, stop, batch, lr, imeta, fmeta, arrs, stat
         for b in range(nb):
             h[b] = x[order[s + b]]
         # forward
-        for l in range(L):
-            n_in = imeta[l, N_IN]
-            X = np.empty((nb, n_in + imeta[l, BIAS]))
+        for li in range(L):
+            n_in = imeta[li, N_IN]
+            X = np.empty((nb, n_in + imeta[li, BIAS]))
             for b in range(nb):
                 for j in range(n_in):
                     X[b, j] = h[b, j]
-                if imeta[l, BIAS] != 0:
+                if imeta[li, BIAS] != 0:
                     X[b, n_in] = 1.0
-            xs[l] = X
-            Y, rep = _pass(l, arrs[9 * l + 1], X, imeta, fmeta, states[4 * l], True)
-            counters[l, 1] += rep
-            act = imeta[l, ACT]
+            xs[li] = X
+            Y, rep = _pass(li, arrs[9 * li + 1], X, imeta, fmeta, states[4 * li], True)
+            counters[li, 1] += rep
+            act = imeta[li, ACT]
             if act == SIGMOID:
                 for b in range(nb):
                     for i in range(Y.shape[1]):
@@ -135,7 +135,7 @@ def _train_batches(x, y, order, start, stop, batch, lr, imeta, fmeta, arrs, stat
                 for b in range(nb):
                     for i in range(Y.shape[1]):
                         Y[b, i] = Y[b, i] * (Y[b, i] > 0.0)
-            hs[l] = Y
+            hs[li] = Y
             h = Y
         # loss gradient (softmax cross-entropy, averaged over the batch)
         G = np.empty((nb, K))
@@ -150,20 +150,20 @@ def _train_batches(x, y, order, start, stop, batch, lr, imeta, fmeta, arrs, stat
         for b in range(nb):
             for k in range(K):
                 G[b, k] = G[b, k] / nb
-        # backward: layer l's error is G; the error below it passes through l - 1's activation
+        # backward: layer li's error is G; the error below it passes through li - 1's activation
         ds = [np.empty((0, 0)) for _ in range(L)]
-        for l in range(L - 1, -1, -1):
-            ds[l] = G
-            if imeta[l, INPUT_GRAD] == 0:
+        for li in range(L - 1, -1, -1):
+            ds[li] = G
+            if imeta[li, INPUT_GRAD] == 0:
                 break
-            w_eff = arrs[9 * l + 1]
-            Z, rep = _pass(l, w_eff.T, G, imeta, fmeta, states[4 * l + 1], False)
-            counters[l, 1] += rep
-            if l == 0:
+            w_eff = arrs[9 * li + 1]
+            Z, rep = _pass(li, w_eff.T, G, imeta, fmeta, states[4 * li + 1], False)
+            counters[li, 1] += rep
+            if li == 0:
                 break
-            n_in = imeta[l, N_IN]
-            below = hs[l - 1]
-            act = imeta[l - 1, ACT]
+            n_in = imeta[li, N_IN]
+            below = hs[li - 1]
+            act = imeta[li - 1, ACT]
             Gn = np.empty((nb, n_in))
             for b in range(nb):
                 for j in range(n_in):
@@ -175,8 +175,8 @@ def _train_batches(x, y, order, start, stop, batch, lr, imeta, fmeta, arrs, stat
                     Gn[b, j] = g
             G = Gn
         # updates, layer by layer in network order (SGD.step)
-        for l in range(L):
-            counters[l, 0] += _update(l, xs[l], ds[l], lr, imeta, fmeta, arrs, states)
+        for li in range(L):
+            counters[li, 0] += _update(li, xs[li], ds[li], lr, imeta, fmeta, arrs, states)
     return finite
 
 

@@ -92,26 +92,26 @@ class CompiledStep:
         imeta = np.zeros((L, k.N_IMETA), dtype=np.int64)
         fmeta = np.zeros((L, k.N_FMETA))
         arrs, states = List(), List()
-        for l, layer in enumerate(self.analog):
+        for li, layer in enumerate(self.analog):
             tile, cfg = layer.tile, layer.tile.config
             pos = layers.index(layer)
             after = layers[pos + 1] if pos + 1 < len(layers) else None
             act = k.SIGMOID if type(after) is Sigmoid else k.RELU if type(after) is ReLU \
                 else k.NO_ACT
             up = cfg.update
-            imeta[l, [k.MODE, k.N_IN, k.N_OUT, k.BIAS, k.ACT, k.INPUT_GRAD, k.BL, k.UM,
+            imeta[li, [k.MODE, k.N_IN, k.N_OUT, k.BIAS, k.ACT, k.INPUT_GRAD, k.BL, k.UM,
                       k.PLM]] = (_MODES[up.mode], layer.n_in, layer.n_out,
                                  layer.bias_mode == "analog", act, layer.input_grad, up.bl,
                                  up.update_management, up.pulse_length_management)
-            fmeta[l, [k.W_SCALE, k.DW_MIN, k.CTOC]] = (tile.weight_scale, cfg.device.dw_min,
+            fmeta[li, [k.W_SCALE, k.DW_MIN, k.CTOC]] = (tile.weight_scale, cfg.device.dw_min,
                                                       tile.devices.ctoc)
             for io, (dac, adc), i0, f0 in ((cfg.forward, tile.forward_converters, k.F_PERFECT,
                                             k.F_INP_BOUND),
                                            (cfg.backward, tile.backward_converters,
                                             k.B_PERFECT, k.B_INP_BOUND)):
-                imeta[l, i0:i0 + 6] = (io.is_perfect, dac.bits, adc.bits, io.noise_management,
+                imeta[li, i0:i0 + 6] = (io.is_perfect, dac.bits, adc.bits, io.noise_management,
                                        io.bound_management, io.bm_max_iter)
-                fmeta[l, f0:f0 + 3] = (dac.bound, adc.bound, io.out_noise)
+                fmeta[li, f0:f0 + 3] = (dac.bound, adc.bound, io.out_noise)
             for a in (tile.w, tile._w_eff, tile.ref, *tile.devices.kernel_args()):
                 arrs.append(a)
             for key in AnalogTile.STREAM_KEYS:
