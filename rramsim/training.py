@@ -65,7 +65,8 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
         on_epoch: Callable[[dict], None] | None = None, loss: Loss | None = None,
         metric: Callable[[np.ndarray, np.ndarray], float] = accuracy,
         metric_name: str = "test_accuracy", optimizer=None,
-        lr_schedule: Callable[[int], float] | None = None) -> list[dict]:
+        lr_schedule: Callable[[int], float] | None = None,
+        fast: bool | None = None) -> list[dict]:
     """Train ``model`` by minibatch gradient descent; evaluate on the test set each epoch.
 
     Parameters
@@ -87,6 +88,11 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
         ``SGD(model, lr)``, :class:`~rramsim.nn.SGD`; analog layers are always updated by their
         tiles)
     lr_schedule : ``epoch (1-based) -> learning rate``, applied at the start of each epoch
+    fast : the compiled training step (:mod:`rramsim.nn.compiled`: one compiled call per run
+        of mini-batches, the same numbers as the layer-by-layer path). None (default): when
+        the model, loss and optimizer are eligible; False: always the layer-by-layer reference
+        path; True: the compiled step, an :class:`~rramsim.errors.InputError` saying why when
+        not eligible
 
     Returns
     -------
@@ -120,6 +126,15 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
     loss_fn = loss if loss is not None else SoftmaxCrossEntropy()
     opt = optimizer if optimizer is not None else SGD(model, lr)
     n = len(x_train)
+    step = None
+    if fast is not False:
+        from rramsim.nn.compiled import compiled_step, why_not_compiled
+
+        step = compiled_step(model, loss_fn, opt)
+        if step is None and fast:
+            raise InputError(f"fit(fast=True): {why_not_compiled(model, loss_fn, opt)}")
+        if step is not None:
+            step.set_data(x_train, y_train)
     history = [{"epoch": 0, metric_name: evaluate(model, x_test, y_test, metric=metric),
                 "train_loss": None, "seconds": 0.0, "samples_per_second": None}]
     if on_epoch:
@@ -131,7 +146,9 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
         order = rng.permutation(n)
         t0 = time.perf_counter()
         total_loss = 0.0
-        for start in range(0, n, batch_size):
+        if step is not None:
+            total_loss = _compiled_epoch(step, order, batch_size, bar, epoch, epochs, t0)
+        for start in range(0, n if step is None else 0, batch_size):
             idx = order[start:start + batch_size]
             out = model.forward(x_train[idx])
             total_loss += loss_fn(out, y_train[idx]) * len(idx)
@@ -152,6 +169,31 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
         if on_epoch:
             on_epoch(rec)
     return history
+
+
+#: Samples per compiled call of the fast path (rounded up to whole batches): long enough that
+#: the call costs nothing per sample, short enough for a live progress line.
+_COMPILED_CHUNK = 4096
+
+
+def _compiled_epoch(step, order, batch_size, bar, epoch, epochs, t0) -> float:
+    """One epoch through the compiled step; returns the summed training loss, formed exactly
+    as the reference loop forms it (each batch's mean loss times its size, in order)."""
+    n = len(order)
+    chunk = -(-_COMPILED_CHUNK // batch_size) * batch_size
+    total_loss = 0.0
+    for c0 in range(0, n, chunk):
+        c1 = min(c0 + chunk, n)
+        ll = step.train(order, c0, c1, batch_size)
+        if batch_size == 1:  # the mean of one value is that value
+            for v in ll.tolist():
+                total_loss += -v
+        else:
+            for b0 in range(0, c1 - c0, batch_size):
+                part = ll[b0:b0 + batch_size]
+                total_loss += float(-np.mean(part)) * len(part)
+        bar.update(epoch, epochs, c1, n, c1 / (time.perf_counter() - t0), total_loss / c1)
+    return total_loss
 
 
 def predict(model, x, batch_size: int = 1000) -> np.ndarray:

@@ -5,6 +5,11 @@ Question: seconds for one full epoch (60,000 images) of the 784-256-128-10 sigmo
 - on analog tiles in the mini-batch setting of aihwkit's MNIST example (batch 64, lr 0.05,
   pulse length managed per update),
 - in floating point (batch 1, and batch 64),
+- each analog setting also through the layer-by-layer reference path (``fit(fast=False)``;
+  the default takes the compiled training step, ``rramsim.nn.compiled``), so the ratio of the
+  two is measured in one run; ``--baseline-src DIR`` also times the analog settings with the
+  package found in DIR (e.g. an unpacked earlier commit: ``git archive <commit> | tar -x -C
+  DIR``), in a child process after this one's,
 single-threaded, and the speed-up from a second thread (numba and BLAS threads).
 
 Preset: softbounds_symmetric. Output: JSON (``--out``, default out/bench/bench_training.json)
@@ -24,8 +29,13 @@ from pathlib import Path
 
 SETTINGS = {
     "analog_batch1_lr0.01": dict(analog=True, batch_size=1, lr=0.01, overrides=()),
+    "analog_batch1_lr0.01_reference": dict(analog=True, batch_size=1, lr=0.01, overrides=(),
+                                           fast=False),
     "analog_batch64_lr0.05_plm": dict(analog=True, batch_size=64, lr=0.05,
                                       overrides=("update.pulse_length_management=true",)),
+    "analog_batch64_lr0.05_plm_reference": dict(
+        analog=True, batch_size=64, lr=0.05, overrides=("update.pulse_length_management=true",),
+        fast=False),
     "float_batch1_lr0.01": dict(analog=False, batch_size=1, lr=0.01, overrides=()),
     "float_batch64_lr0.05": dict(analog=False, batch_size=64, lr=0.05, overrides=()),
 }
@@ -36,12 +46,19 @@ def measure(subset: int) -> dict:
     from rramsim.experiments.mnist import train_mnist_mlp
 
     out = {}
+    baseline = os.environ.get("RRAMSIM_BENCH_BASELINE") == "1"
     for name, s in SETTINGS.items():
+        if baseline and (not s["analog"] or "fast" in s):
+            continue  # an earlier package: only its (reference) analog path
         cfg = load_preset("softbounds_symmetric", list(s["overrides"])) if s["analog"] else None
         # one short warm-up run compiles (or loads) every kernel
-        train_mnist_mlp(cfg, epochs=1, batch_size=s["batch_size"], lr=s["lr"], train_subset=256)
+        fast = s.get("fast") if not baseline else None
+        train_mnist_mlp(cfg, epochs=1, batch_size=s["batch_size"], lr=s["lr"], train_subset=256,
+                        **({} if baseline else {"fast": fast}))
+        kw = {} if baseline else {"fast": fast}
         _, hist, _ = train_mnist_mlp(cfg, epochs=1, batch_size=s["batch_size"], lr=s["lr"],
-                                     train_subset=subset if subset < 60000 else None, seed=1)
+                                     train_subset=subset if subset < 60000 else None, seed=1,
+                                     **kw)
         out[name] = {"epoch_seconds_60k": hist[1]["seconds"] * 60000 / subset,
                      "test_accuracy_after_epoch": hist[1]["test_accuracy"]}
     return out
@@ -52,6 +69,8 @@ def main():
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--subset", type=int, default=60000)
     ap.add_argument("--out", type=Path, default=Path("out/bench"))
+    ap.add_argument("--baseline-src", type=Path, default=None,
+                    help="a source tree of an earlier rramsim to time beside this one")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -64,14 +83,34 @@ def main():
         out = subprocess.run([sys.executable, __file__, "--child", "--subset", str(args.subset)],
                              env=env, check=True, capture_output=True, text=True).stdout
         results[f"threads_{t}"] = json.loads(out.strip().splitlines()[-1])
+        if args.baseline_src is not None:
+            base_env = dict(env, PYTHONPATH=str(args.baseline_src.resolve()),
+                            RRAMSIM_BENCH_BASELINE="1")
+            out = subprocess.run([sys.executable, __file__, "--child", "--subset",
+                                  str(args.subset)], env=base_env, check=True,
+                                 capture_output=True, text=True,
+                                 cwd=str(args.baseline_src)).stdout
+            results[f"threads_{t}_baseline"] = json.loads(out.strip().splitlines()[-1])
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench_training.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"{'seconds per 60,000-image epoch':40s}" + "".join(f"{k:>14s}" for k in results))
+    print(f"{'seconds per 60,000-image epoch':40s}" + "".join(f"{k:>20s}" for k in results))
     for name in SETTINGS:
-        print(f"{name:40s}" + "".join(f"{r[name]['epoch_seconds_60k']:14.1f}"
-                                      for r in results.values()))
-    if len(results) > 1:
-        first, last = list(results.values())[0], list(results.values())[-1]
+        print(f"{name:40s}" + "".join(f"{r[name]['epoch_seconds_60k']:20.1f}" if name in r
+                                      else f"{'':20s}" for r in results.values()))
+    for key, r in results.items():
+        for name in ("analog_batch1_lr0.01", "analog_batch64_lr0.05_plm"):
+            ref = r.get(name + "_reference")
+            base = results.get(key + "_baseline", {}).get(name)
+            new = r.get(name)
+            if ref and new:
+                print(f"{key} {name}: compiled / reference path "
+                      f"{new['epoch_seconds_60k'] / ref['epoch_seconds_60k']:.2f}")
+            if base and new:
+                print(f"{key} {name}: compiled / baseline package "
+                      f"{new['epoch_seconds_60k'] / base['epoch_seconds_60k']:.2f}")
+    plain = [r for k, r in results.items() if not k.endswith("_baseline")]
+    if len(plain) > 1:
+        first, last = plain[0], plain[-1]
         for name in SETTINGS:
             print(f"speed-up {name}: "
                   f"{first[name]['epoch_seconds_60k'] / last[name]['epoch_seconds_60k']:.2f}x")

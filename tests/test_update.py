@@ -320,3 +320,35 @@ def test_pulse_length_management_saturates_at_bl_for_huge_updates():
     X, D = np.array([[1e10]]), np.array([[1e10]])
     bls, _, _ = k._update_scales(X, D, 1.0, 0.001, 31, True, True)
     assert bls[0] == 31
+
+
+@pytest.mark.parametrize("use_slots", [True, False])
+def test_sparse_coincidence_search_matches_row_scan(use_slots):
+    """The serial update kernel (slot-by-slot search, pre-drawn cycle-to-cycle factors) gives
+    the numbers of the row-scan kernel on the same streams: weights, pulse counts and every
+    stream state, over random sizes (one and several 64-column words of fired columns), pulse
+    lengths, sparse and dense inputs, with and without cycle-to-cycle noise."""
+    rs = np.random.default_rng(40)
+    for case in range(40):
+        n_out, n_in = int(rs.integers(1, 12)), int(rs.integers(1, 150))
+        B, bl = int(rs.integers(1, 4)), int(rs.integers(1, 65))
+        ctoc = [0.0, 0.4][case % 2]
+        dev = sample_devices(config({"device.dw_min": 0.01, "device.up_down": 0.2}).device,
+                             (n_out, n_in), seed=case)
+        X = rs.uniform(-1, 1, (B, n_in)) * (rs.random((B, n_in)) < rs.uniform(0.1, 1))
+        D = rs.uniform(-1, 1, (B, n_out)) * (rs.random((B, n_out)) < 0.8)
+        lr = float(rs.choice([0.01, 0.3, 3.0]))
+        bls, cx, cd = k._update_scales(X, D, lr, 0.01, bl, True, case % 3 == 0)
+        ref = rs.uniform(-0.1, 0.1, (n_out, n_in))
+        w0 = rs.uniform(-0.3, 0.3, (n_out, n_in))
+        x_state = stream_states(case, 1)
+        trains = k._x_trains(X, bls, cx, x_state)
+        out = []
+        for kernel in ("scan", "sparse"):
+            w, w_eff, rows = w0.copy(), w0 - ref, stream_states(100 + case, n_out)
+            args = (w, w_eff, ref, *dev.kernel_args(), ctoc, D, bls, cd, *trains, rows)
+            n = (k._pulsed_rows_serial(*args) if kernel == "scan"
+                 else k._pulsed_rows_sparse_serial(*args, use_slots))
+            out.append((w, w_eff, rows, n))
+        for a, b in zip(*out):
+            np.testing.assert_array_equal(a, b)

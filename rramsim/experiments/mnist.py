@@ -16,12 +16,15 @@ from rramsim.training import fit
 def train_mnist_mlp(config: TileConfig | None, epochs: int = 10, batch_size: int = 1,
                     lr: float = 0.01, train_subset: int | None = None, seed: int = 0,
                     data_dir=None, progress: bool = False, sizes=MNIST_MLP, bias: str = "analog",
-                    on_epoch=None):
+                    on_epoch=None, fast: bool | None = None):
     """Train the MNIST MLP (analog when ``config`` is given, floating point when None).
 
     The seed is split into three children: the training subset, the network (initial weights,
     devices, random streams) and the shuffling. Evaluation always uses the full 10,000-image
     test set.
+
+    ``fast`` selects the training step (:func:`rramsim.training.fit`): None the compiled one
+    when eligible, False the layer-by-layer reference path.
 
     Returns
     -------
@@ -37,7 +40,8 @@ def train_mnist_mlp(config: TileConfig | None, epochs: int = 10, batch_size: int
     model = build_mlp(sizes, config, bias=bias, seed=model_seed)
     setup = time.perf_counter() - t0
     history = fit(model, x_train, y_train, x_test, y_test, epochs=epochs, batch_size=batch_size,
-                  lr=lr, seed=shuffle_seed, progress=progress, on_epoch=on_epoch)
+                  lr=lr, seed=shuffle_seed, progress=progress, on_epoch=on_epoch,
+                  fast=fast)
     analog = model.analog_layers()
     info = {"setup_seconds": setup,
             "device_pulses": int(sum(a.tile.pulse_count for a in analog)),

@@ -17,3 +17,14 @@ def _popcount(typingctx, x):
         return builder.ctpop(args[0])
 
     return sig, codegen
+
+
+@intrinsic
+def _lowest_bit(typingctx, x):
+    """Index of the lowest set bit of a non-zero uint64 (LLVM ``cttz``; ``tzcnt`` on x86-64)."""
+    sig = types.uint64(types.uint64)
+
+    def codegen(context, builder, signature, args):
+        return builder.cttz(args[0], context.get_constant(types.boolean, True))
+
+    return sig, codegen

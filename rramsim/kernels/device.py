@@ -49,6 +49,23 @@ _INV53 = 1.0 / 9007199254740992.0  # 2**-53, as in rramsim.kernels.rng
 
 
 @inline
+def one_pulse(w, up, a_up, a_down, b_up, b_down, w_min, w_max, factor):
+    """One pulse of the linear-step family at weight ``w`` with the cycle-to-cycle factor
+    ``factor`` (``1 + ctoc * xi``; exactly 1.0 without noise); returns the clipped new weight."""
+    if up:
+        step = a_up - b_up * w
+    else:
+        step = b_down * w - a_down
+    step *= factor
+    w += step
+    if w > w_max:
+        w = w_max
+    elif w < w_min:
+        w = w_min
+    return w
+
+
+@inline
 def apply_pulses(w, n, up, a_up, a_down, b_up, b_down, w_min, w_max, ctoc, state, k):
     """Apply ``n`` same-direction pulses to a device at weight ``w``; return the new weight.
 
@@ -56,17 +73,10 @@ def apply_pulses(w, n, up, a_up, a_down, b_up, b_down, w_min, w_max, ctoc, state
     (one normal per pulse, nothing drawn when ``ctoc == 0``).
     """
     for _ in range(n):
-        if up:
-            step = a_up - b_up * w
-        else:
-            step = b_down * w - a_down
+        factor = 1.0
         if ctoc > 0.0:
-            step *= 1.0 + ctoc * next_normal(state, k)
-        w += step
-        if w > w_max:
-            w = w_max
-        elif w < w_min:
-            w = w_min
+            factor = 1.0 + ctoc * next_normal(state, k)
+        w = one_pulse(w, up, a_up, a_down, b_up, b_down, w_min, w_max, factor)
     return w
 
 

@@ -106,6 +106,11 @@ def _analog_mvm(M, X, inp_bits, inp_bound, out_bits, out_bound, out_noise, noise
     return Y, repeats
 
 
+#: The compiled kernel, for other kernels to call (the compiled training step,
+#: :mod:`rramsim.kernels.step`); Python code calls :func:`analog_mvm`.
+compiled_analog_mvm = _analog_mvm
+
+
 def analog_mvm(M, X, dac, adc, io, state):
     """Public wrapper of :func:`_analog_mvm`.
 

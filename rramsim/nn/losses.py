@@ -23,9 +23,13 @@ class Loss:
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of logits z (B, K), shifted by the row max for stability."""
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    """Row-wise softmax of logits z (B, K), shifted by the row max for stability (compiled,
+    :func:`rramsim.kernels.activations.softmax_log_likelihood`, so that the compiled training
+    step gives the same bits)."""
+    from rramsim.kernels.activations import softmax_log_likelihood
+
+    z = np.asarray(z, dtype=np.float64)
+    return softmax_log_likelihood(z, np.zeros(len(z), dtype=np.int64))[0]
 
 
 class SoftmaxCrossEntropy(Loss):
@@ -47,10 +51,13 @@ class SoftmaxCrossEntropy(Loss):
             raise InputError(f"labels must be in [0, {logits.shape[1] - 1}]")
         if not np.all(np.isfinite(logits)):
             raise FloatingPointError("logits contain NaN or infinite values (training diverged?)")
-        p = softmax(logits)
-        rows = np.arange(len(labels))
+        from rramsim.kernels.activations import softmax_log_likelihood
+
+        # compiled softmax and log (numpy's SIMD exp and log differ from the compiled training
+        # step's in the last bit); the mean stays numpy's (pairwise) sum, in both paths
+        p, ll = softmax_log_likelihood(logits, labels)
         self._p, self._labels = p, labels
-        return float(-np.mean(np.log(np.maximum(p[rows, labels], 1e-300))))
+        return float(-np.mean(ll))
 
     def grad(self):
         g = self._p.copy()

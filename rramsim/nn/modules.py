@@ -237,10 +237,14 @@ class AnalogLinear(Module):
 
 
 class Sigmoid(Module):
-    """``y = 1 / (1 + exp(-x))``; dy/dx = y (1 - y)."""
+    """``y = 1 / (1 + exp(-x))``, computed as ``0.5 (1 + tanh(x / 2))`` (overflow-free) by the
+    compiled :func:`rramsim.kernels.activations.sigmoid` (the compiled training step's bits);
+    dy/dx = y (1 - y)."""
 
     def forward(self, x):
-        self._y = 0.5 * (1.0 + np.tanh(0.5 * x))  # overflow-free logistic
+        from rramsim.kernels.activations import sigmoid
+
+        self._y = sigmoid(x)
         return self._y
 
     def backward(self, grad):

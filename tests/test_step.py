@@ -1,0 +1,132 @@
+"""The compiled training step (rramsim.nn.compiled, rramsim.kernels.step) against the
+layer-by-layer reference path: the same history and the same tiles, bit for bit, for every
+update mode and peripheral setting; eligibility and the fallback."""
+
+import numpy as np
+import pytest
+from conftest import config
+
+from rramsim.errors import InputError
+from rramsim.networks import build_mlp
+from rramsim.nn import SGD, AnalogLinear, ReLU, Sequential, Tanh
+from rramsim.nn.compiled import why_not_compiled
+from rramsim.nn.losses import MSELoss, SoftmaxCrossEntropy
+from rramsim.training import fit
+
+SIZES = (12, 9, 7, 4)
+
+
+def _data(seed=0, n=37):
+    rs = np.random.default_rng(seed)
+    x = rs.uniform(0, 1, (n, SIZES[0])) * (rs.random((n, SIZES[0])) < 0.6)
+    return x, rs.integers(0, SIZES[-1], n), x[:11], rs.integers(0, SIZES[-1], 11)
+
+
+def _state(model):
+    out = {}
+    for k, v in model.state_dict().items():
+        out[k] = v
+    for a in model.analog_layers():
+        out[a.name + ".pulses"] = a.tile.pulse_count
+        out[a.name + ".bm"] = a.tile.bm_repeats
+        out[a.name + ".w_eff"] = a.tile._w_eff.copy()
+    return out
+
+
+def _both(make, batch_size=1, lr=0.3, epochs=2):
+    runs = []
+    for fast in (False, True):
+        model = make()
+        hist = fit(model, *_data(), epochs=epochs, batch_size=batch_size, lr=lr, seed=3,
+                   fast=fast)
+        for rec in hist:
+            rec.pop("seconds"), rec.pop("samples_per_second")
+        runs.append((hist, _state(model)))
+    (h0, s0), (h1, s1) = runs
+    assert h0 == h1
+    assert s0.keys() == s1.keys()
+    for key in s0:
+        np.testing.assert_array_equal(s0[key], s1[key], err_msg=key)
+    return h0, s0
+
+
+SETTINGS = {
+    "default": {},
+    "expected": {"update.mode": "expected"},
+    "ideal": {"update.mode": "ideal"},
+    "plm, no um": {"update.pulse_length_management": True, "update.update_management": False,
+                   "update.bl": 64},
+    "no ctoc, constant step": {"device.model": "constant_step", "device.dw_min_ctoc": 0.0},
+    "linear step": {"device.model": "linear_step", "device.gamma_up": 0.5},
+    "perfect io": {"forward.is_perfect": True, "backward.is_perfect": True},
+    "ideal converters": {"forward.inp_bits": 0, "forward.out_bits": 0, "backward.inp_bits": 0,
+                         "backward.out_bits": 0},
+    "bound management": {"forward.out_bound": 0.05, "backward.out_bound": 0.01,
+                         "forward.bm_max_iter": 3, "forward.noise_management": False},
+    "no bm, noisy": {"forward.bound_management": False, "backward.bound_management": False,
+                     "forward.out_noise": 0.2, "forward.out_bound": 0.1},
+    "weight scale": {"mapping.weight_scale": 2.5},
+    "zero-shifted reference": {"reference.zero_shift": True, "reference.sp_method":
+                               "closed_form", "device.up_down": 0.3},
+}
+
+
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_compiled_step_is_the_reference_step(name):
+    cfg = config({"device.dw_min": 0.01}, SETTINGS[name])
+    hist, state = _both(lambda: build_mlp(SIZES, cfg, seed=5))
+    assert hist[-1]["train_loss"] != hist[1]["train_loss"]  # it trained
+    if cfg.update.mode == "pulsed":
+        assert state["fc1.pulses"] > 0
+
+
+@pytest.mark.parametrize("batch_size", [3, 8])
+def test_compiled_step_mini_batches(batch_size):
+    """Mini-batches, the last one shorter (37 samples), pulse-length management."""
+    cfg = config({"device.dw_min": 0.01, "update.pulse_length_management": True})
+    _both(lambda: build_mlp(SIZES, cfg, seed=6), batch_size=batch_size)
+
+
+def test_compiled_step_relu_no_bias_and_input_gradient():
+    """ReLU, bias 'none', two layers without an activation between them, and a first layer
+    that computes its input gradient (advancing its backward noise stream)."""
+    cfg = config({"device.dw_min": 0.01})
+
+    def make():
+        a = AnalogLinear(12, 9, cfg, bias="none", seed=1, name="a")
+        b = AnalogLinear(9, 7, cfg, seed=2, name="b")
+        c = AnalogLinear(7, 4, cfg, seed=3, name="c")
+        model = Sequential(a, ReLU(), b, c)
+        model.input_grad = True
+        return model
+    _both(make)
+
+
+def test_fast_flag_and_fallback():
+    cfg = config({"device.dw_min": 0.01})
+    x, y, xt, yt = _data()
+    tanh = Sequential(AnalogLinear(12, 4, cfg, seed=1), Tanh(), AnalogLinear(4, 4, cfg, seed=2))
+    assert "Tanh" in why_not_compiled(tanh, SoftmaxCrossEntropy(), SGD(tanh, 0.1))
+    with pytest.raises(InputError, match="Tanh"):
+        fit(tanh, x, y, xt, yt, epochs=1, lr=0.1, fast=True)
+    fit(tanh, x, y, xt, yt, epochs=1, lr=0.1)  # falls back to the reference path
+    digital = build_mlp(SIZES, None, seed=1)
+    assert why_not_compiled(digital, SoftmaxCrossEntropy(), SGD(digital, 0.1)) is not None
+    model = build_mlp(SIZES, cfg, seed=1)
+    assert why_not_compiled(model, SoftmaxCrossEntropy(), SGD(model, 0.1)) is None
+    assert "loss" in why_not_compiled(model, MSELoss(), SGD(model, 0.1))
+    assert "SGD" in why_not_compiled(model, SoftmaxCrossEntropy(), SGD(model, 0.1,
+                                                                       momentum=0.5))
+    digital_bias = build_mlp(SIZES, cfg, bias="digital", seed=1)
+    assert "digital" in why_not_compiled(digital_bias, SoftmaxCrossEntropy(),
+                                         SGD(digital_bias, 0.1))
+
+
+def test_compiled_step_raises_on_divergence():
+    cfg = config({"device.dw_min": 0.01})
+    model = build_mlp(SIZES, cfg, seed=1)
+    x, y, xt, yt = _data()
+    x = x * 1e308
+    x[0, 0] = np.inf
+    with pytest.raises(InputError):  # fit's edge check, before any step
+        fit(model, x, y, xt, yt, epochs=1, fast=True)
