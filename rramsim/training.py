@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from rramsim.analog.tile import SATURATION_CHECK_FIRST
 from rramsim.errors import InputError
 from rramsim.metrics import accuracy
 from rramsim.nn import SGD, Loss, Module, SoftmaxCrossEntropy
@@ -146,9 +147,12 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
         order = rng.permutation(n)
         t0 = time.perf_counter()
         total_loss = 0.0
-        if step is not None:
-            total_loss = _compiled_epoch(step, order, batch_size, bar, epoch, epochs, t0)
-        for start in range(0, n if step is None else 0, batch_size):
+        # With the compiled step, the first updates of a run still take the reference path
+        # (the same numbers: both draw from the tiles' own streams), so that AnalogTile.update
+        # checks them for saturating pulse probabilities; the compiled kernel does not.
+        head = n if step is None else (
+            min(n, -(-SATURATION_CHECK_FIRST // batch_size) * batch_size) if epoch == 1 else 0)
+        for start in range(0, head, batch_size):
             idx = order[start:start + batch_size]
             out = model.forward(x_train[idx])
             total_loss += loss_fn(out, y_train[idx]) * len(idx)
@@ -157,6 +161,12 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
             opt.step()
             done = start + len(idx)
             bar.update(epoch, epochs, done, n, done / (time.perf_counter() - t0), total_loss / done)
+        if step is not None:
+            if head:  # the reference path may have replaced tile arrays (ideal updates)
+                step = compiled_step(model, loss_fn, opt)
+                step.set_data(x_train, y_train)
+            total_loss = _compiled_epoch(step, order, batch_size, bar, epoch, epochs, t0,
+                                         begin=head, total_loss=total_loss)
         seconds = time.perf_counter() - t0
         score = evaluate(model, x_test, y_test, metric=metric)
         rec = {"epoch": epoch, metric_name: score, "train_loss": total_loss / n,
@@ -176,13 +186,15 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
 _COMPILED_CHUNK = 4096
 
 
-def _compiled_epoch(step, order, batch_size, bar, epoch, epochs, t0) -> float:
-    """One epoch through the compiled step; returns the summed training loss, formed exactly
-    as the reference loop forms it (each batch's mean loss times its size, in order)."""
+def _compiled_epoch(step, order, batch_size, bar, epoch, epochs, t0, begin: int = 0,
+                    total_loss: float = 0.0) -> float:
+    """The epoch from sample ``begin`` (a whole number of batches) on through the compiled
+    step; returns the summed training loss (``total_loss`` of the samples before ``begin`` plus
+    these), formed exactly as the reference loop forms it (each batch's mean loss times its
+    size, in order)."""
     n = len(order)
     chunk = -(-_COMPILED_CHUNK // batch_size) * batch_size
-    total_loss = 0.0
-    for c0 in range(0, n, chunk):
+    for c0 in range(begin, n, chunk):
         c1 = min(c0 + chunk, n)
         ll = step.train(order, c0, c1, batch_size)
         if batch_size == 1:  # the mean of one value is that value

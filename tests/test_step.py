@@ -71,6 +71,7 @@ SETTINGS = {
 }
 
 
+@pytest.mark.filterwarnings("ignore::rramsim.errors.RramsimWarning")  # deliberately strong
 @pytest.mark.parametrize("name", list(SETTINGS))
 def test_compiled_step_is_the_reference_step(name):
     cfg = config({"device.dw_min": 0.01}, SETTINGS[name])
