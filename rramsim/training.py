@@ -162,9 +162,6 @@ def fit(model: Module, x_train, y_train, x_test, y_test, epochs: int = 10, batch
             done = start + len(idx)
             bar.update(epoch, epochs, done, n, done / (time.perf_counter() - t0), total_loss / done)
         if step is not None:
-            if head:  # the reference path may have replaced tile arrays (ideal updates)
-                step = compiled_step(model, loss_fn, opt)
-                step.set_data(x_train, y_train)
             total_loss = _compiled_epoch(step, order, batch_size, bar, epoch, epochs, t0,
                                          begin=head, total_loss=total_loss)
         seconds = time.perf_counter() - t0

@@ -296,10 +296,24 @@ def realised_steps(cfg: DeviceConfig, up_factor, down_factor) -> dict:
     """
     up, down = np.asarray(up_factor, float), np.asarray(down_factor, float)
     mu, md = float(np.mean(np.abs(up))), float(np.mean(np.abs(down)))
-    realised = (1.0 - md / mu if mu >= md else mu / md - 1.0) if max(mu, md) > 0 else 0.0
-    return {"mean_up": mu, "mean_down": md, "nominal_up": 1.0 + min(cfg.up_down, 0.0),
-            "nominal_down": 1.0 - max(cfg.up_down, 0.0), "up_down": realised,
+    nominal_up, nominal_down = nominal_step_factors(cfg)
+    return {"mean_up": mu, "mean_down": md, "nominal_up": nominal_up,
+            "nominal_down": nominal_down, "up_down": up_down_of(mu, md),
             "mirrored": float(np.mean((up < 0) | (down < 0)))}
+
+
+def nominal_step_factors(cfg: DeviceConfig) -> tuple[float, float]:
+    """The nominal up and down steps in units of ``dw_min``: ``1 + min(up_down, 0)``,
+    ``1 - max(up_down, 0)``."""
+    return 1.0 + min(cfg.up_down, 0.0), 1.0 - max(cfg.up_down, 0.0)
+
+
+def up_down_of(step_up: float, step_down: float) -> float:
+    """The asymmetry ``up_down`` (DeviceConfig's convention) of mean steps up and down:
+    ``1 - down / up`` when up is the larger, ``up / down - 1`` otherwise (0 for no steps)."""
+    if max(step_up, step_down) <= 0.0:
+        return 0.0
+    return 1.0 - step_down / step_up if step_up >= step_down else step_up / step_down - 1.0
 
 
 def expected_step_factors(cfg: DeviceConfig) -> tuple[float, float]:
@@ -310,7 +324,7 @@ def expected_step_factors(cfg: DeviceConfig) -> tuple[float, float]:
     ``s sqrt(2 / pi) exp(-mu^2 / (2 s^2)) + mu erf(mu / (s sqrt 2))``."""
     s = math.hypot(cfg.dw_min_dtod, cfg.up_down_dtod)
     out = []
-    for mu in (1.0 + min(cfg.up_down, 0.0), 1.0 - max(cfg.up_down, 0.0)):
+    for mu in nominal_step_factors(cfg):
         if s == 0.0:
             out.append(abs(mu))
         else:
@@ -333,12 +347,12 @@ def _warn_if_spread_changes_meaning(cfg: DeviceConfig, up_factor, down_factor) -
     if key in _SPREAD_WARNED or (cfg.dw_min_dtod == 0.0 and cfg.up_down_dtod == 0.0):
         return
     exp_up, exp_down = expected_step_factors(cfg)
-    nominal = (1.0 + min(cfg.up_down, 0.0), 1.0 - max(cfg.up_down, 0.0))
+    nominal = nominal_step_factors(cfg)
     off = [abs(e / n - 1.0) for e, n in zip((exp_up, exp_down), nominal) if n > 0.05]
     if not off or max(off) <= SPREAD_TOLERANCE:
         return
     _SPREAD_WARNED.add(key)
-    asym = 1.0 - exp_down / exp_up if exp_up >= exp_down else exp_up / exp_down - 1.0
+    asym = up_down_of(exp_up, exp_down)
     st = realised_steps(cfg, up_factor, down_factor)
     warnings.warn(
         f"device-to-device spreads dw_min_dtod={cfg.dw_min_dtod:g}, "

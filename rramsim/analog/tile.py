@@ -166,8 +166,10 @@ class AnalogTile:
                      or self.update_count % SATURATION_CHECK_EVERY == 0)):
             self._warn_if_saturated(X, D, lr)
         if up.mode == "ideal":
-            self.w = np.clip(self.w - lr * (D.T @ X), self.devices.w_min, self.devices.w_max)
-            self._w_eff = self.w - self.ref
+            # in place: the compiled training step holds these arrays
+            np.subtract(self.w, lr * (D.T @ X), out=self.w)
+            np.clip(self.w, self.devices.w_min, self.devices.w_max, out=self.w)
+            np.subtract(self.w, self.ref, out=self._w_eff)
             return
         from rramsim.kernels import update as k
 

@@ -58,6 +58,21 @@ def _chopper_period(prob: float) -> int:
     return max(int(np.ceil(1.0 / prob)), 2) if prob > 0 else 1
 
 
+def _own_state(tile, state, what: str) -> dict[str, np.ndarray]:
+    """The entries ``tile.STATE_KEYS`` of ``state`` as arrays of the tile's dtypes, checked
+    against the tile's shapes before anything is loaded (KeyError / InputError naming them)."""
+    own = {}
+    for key in tile.STATE_KEYS:
+        if key not in state:
+            raise KeyError(f"{what} state has no entry {key!r}")
+        cur = getattr(tile, key)
+        arr = np.asarray(state[key], dtype=cur.dtype)
+        if arr.shape != cur.shape:
+            raise InputError(f"{what} state {key!r}: shape {arr.shape} != {cur.shape}")
+        own[key] = arr
+    return own
+
+
 class TransferTile:
     """Two arrays of ``n_out x n_in`` devices: fast A (gradient updates) and slow C (the
     network's weights), with the transfer of ``config.algorithm.kind`` (``ttv1``, ``ttv2``,
@@ -283,16 +298,7 @@ class TransferTile:
 
     def load_state_dict(self, state) -> None:
         """Restore a state written by :meth:`state_dict` (every key, with this tile's shapes)."""
-        own = {}
-        for key in self.STATE_KEYS:
-            if key not in state:
-                raise KeyError(f"transfer tile state has no entry {key!r}")
-            cur = getattr(self, key)
-            arr = np.asarray(state[key], dtype=cur.dtype)
-            if arr.shape != cur.shape:
-                raise InputError(f"transfer tile state {key!r}: shape {arr.shape} != "
-                                 f"{cur.shape}")
-            own[key] = arr
+        own = _own_state(self, state, "transfer tile")
         fast = {k[5:]: v for k, v in state.items() if k.startswith("fast.")}
         slow = {k[5:]: v for k, v in state.items() if k.startswith("slow.")}
         # both arrays check before either changes (a failing slow state leaves fast restored
@@ -415,16 +421,7 @@ class MixedPrecisionTile:
         return state
 
     def load_state_dict(self, state) -> None:
-        own = {}
-        for key in self.STATE_KEYS:
-            if key not in state:
-                raise KeyError(f"mixed-precision tile state has no entry {key!r}")
-            cur = getattr(self, key)
-            arr = np.asarray(state[key], dtype=cur.dtype)
-            if arr.shape != cur.shape:
-                raise InputError(f"mixed-precision tile state {key!r}: shape {arr.shape} != "
-                                 f"{cur.shape}")
-            own[key] = arr
+        own = _own_state(self, state, "mixed-precision tile")
         self.device.load_state_dict({k[7:]: v for k, v in state.items()
                                      if k.startswith("device.")})
         for key, arr in own.items():

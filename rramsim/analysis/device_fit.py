@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rramsim.analog.devices import up_down_of
 from rramsim.errors import DataError, InputError
 
 #: Models a pulse trace can be fitted with, in the order ``auto`` tries them.
@@ -439,9 +440,7 @@ def fit_auto(meas: Measurement) -> tuple[DeviceFit, dict[str, DeviceFit]]:
 
 def _up_down(a_up: float, a_down: float) -> tuple[float, float]:
     """``(dw_min, up_down)`` of mean step scales in DeviceConfig's convention."""
-    if a_up >= a_down:
-        return a_up, 1.0 - a_down / a_up
-    return a_down, a_up / a_down - 1.0
+    return max(a_up, a_down), up_down_of(a_up, a_down)
 
 
 def _to_config(model, laws, bounds, g_min, g_max) -> tuple[dict, dict]:
