@@ -26,10 +26,22 @@ The fit (:func:`fit_device`), per device:
    the per-device step scales, up/down shift and bounds, in the convention of
    :class:`~rramsim.config.DeviceConfig`.
 
+When the reads are much noisier than one step (the shipped Gong et al. trace: read noise
+about 50 steps), single steps do not identify the law (R^2 ~ 0, and the write noise is
+indistinguishable from read noise). Then (``method = "trajectory"``, chosen by ``auto`` from
+:func:`step_snr`) the law's deterministic mean path ``w_t = w_(t-1) +- mu(w_(t-1))`` along the
+measured pulses is fitted to all reads by least squares (the law, the device's bounds, the start
+of each sweep); the read noise comes from the lag-1 covariance of the residuals' differences and
+the write noise from the slope of their variogram over :data:`VARIOGRAM_LAGS` pulses, reported
+with an upper end because one trace bounds it more than it pins it (:func:`_trajectory_noise`).
+For the affine laws (soft bounds, linear step) the mean path is the expected trajectory exactly;
+for the curved laws it neglects the noise's second-order drift.
+
 Goodness of fit per model: the R^2 of the mean step law per direction, the residual std, and
 the Gaussian negative log-likelihood per step (variance ``ctoc^2 mu^2 + 2 sigma_read^2``) on
-held-out pulses (every fourth block of 50 pulses, fitted on the others); ``model = "auto"``
-fits every model and picks the one with the lowest held-out NLL.
+held-out pulses (every fourth block of 50 pulses, fitted on the others; trajectory fits: per
+held-out read about the path fitted to the other reads, and the R^2 of the reads);
+``model = "auto"`` fits every model by the same method and picks the lowest held-out NLL.
 """
 
 from __future__ import annotations
@@ -55,6 +67,18 @@ HOLDOUT_EVERY = 4
 CTOC_MAX = 5.0
 #: Nodes of a fitted piecewise step.
 PIECEWISE_NODES = 6
+#: Fit methods: single steps against the law, or the law's mean path through all reads;
+#: ``auto`` takes the trajectory when the reads are much noisier than the steps (the median
+#: :func:`step_snr` of the devices below TRAJECTORY_SNR; the shipped Gong trace: 0.06).
+FIT_METHODS = ("auto", "steps", "trajectory")
+TRAJECTORY_SNR = 0.5
+#: Reads each side of the moving average that starts the trajectory fit and measures the SNR.
+INIT_SMOOTH = 25
+#: Lags (pulses) over which the variogram of the trajectory residuals gives the write noise:
+#: past the short-range correlation of the reads, well inside the bounds' restoring time.
+VARIOGRAM_LAGS = (10, 40)
+#: How far outside the measured conductances (in measured ranges) a fitted bound may lie.
+BOUND_MARGIN = 0.5
 
 
 @dataclass
@@ -65,6 +89,9 @@ class Trace:
     name: str
     pulses: np.ndarray
     conductance: np.ndarray
+    #: Read indices where a separately measured sweep starts (the trajectory fit gives each
+    #: its own start value; aihwkit's CSV: the first read of the down column).
+    restarts: tuple = ()
 
     def steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(g_at, direction, step)`` of every pulse after the first read, (m - 1,).
@@ -175,7 +202,7 @@ def _two_columns(rows, where) -> list[Trace]:
     g = np.array([[_number(c, where, i + 1, j + 1) for j, c in enumerate(r)]
                   for i, r in enumerate(rows)])
     pulses = np.r_[np.ones(len(g)), -np.ones(len(g))].astype(np.int8)
-    return [Trace("device", pulses, np.r_[g[:, 0], g[:, 1]])]
+    return [Trace("device", pulses, np.r_[g[:, 0], g[:, 1]], restarts=(len(g),))]
 
 
 def _long_format(rows, where) -> list[Trace]:
@@ -297,13 +324,25 @@ class DeviceLaw:
     r2_down: float
     residual_std: float
     ctoc_unclipped: float = 0.0
+    #: The trajectory fit's extras: the upper end (+2 standard errors) of the write noise, the
+    #: short-range correlated noise variance it leaves out, the R^2 of the reads.
+    ctoc_upper: float = float("nan")
+    short_range_var: float = float("nan")
+    r2_reads: float = float("nan")
+    #: The law's own normalisation within the common one (trajectory fits of several devices,
+    #: each with its bounds): ``w_own = w_scale w + w_shift``, steps times ``step_scale``.
+    w_scale: float = 1.0
+    w_shift: float = 0.0
+    step_scale: float = 1.0
 
     def mean_up(self, w):
-        return _law(self.model, np.asarray(w, float), self.p_up, True)
+        w_own = self.w_scale * np.asarray(w, float) + self.w_shift
+        return self.step_scale * _law(self.model, w_own, self.p_up, True)
 
     def mean_down(self, w):
         # symmetric laws were fitted on the mirrored weight
-        return _law(self.model, _mirror(self.model, np.asarray(w, float)), self.p_down, True)
+        w_own = self.w_scale * np.asarray(w, float) + self.w_shift
+        return self.step_scale * _law(self.model, _mirror(self.model, w_own), self.p_down, True)
 
 
 def _mirror(model: str, w: np.ndarray) -> np.ndarray:
@@ -363,6 +402,191 @@ def _nll(law: DeviceLaw, g, d, s, g_min, g_max) -> float:
 
 
 # ------------------------------------------------------------------------------------------
+# The trajectory fit: the mean path of the law through the reads (noisy reads)
+# ------------------------------------------------------------------------------------------
+
+def step_snr(trace: Trace) -> float:
+    """Model-free signal-to-noise ratio of single steps: the root-mean-square mean step (from
+    a moving average of :data:`INIT_SMOOTH` reads each side) over the read noise (from the
+    lag-1 covariance of the steps about that local mean, ``-sigma_read^2`` for white read
+    noise)."""
+    smooth_steps = np.diff(_moving_average(trace))
+    e = np.diff(trace.conductance) - smooth_steps  # the steps about their local mean
+    read_var = max(-float(np.mean(e[1:] * e[:-1])), 0.0)
+    mean_step = float(np.sqrt(np.mean(smooth_steps ** 2)))
+    return mean_step / math.sqrt(read_var) if read_var > 0 else math.inf
+
+
+def _moving_average(trace: Trace, h: int = None) -> np.ndarray:
+    """Reads averaged over ``h`` reads each side, within each separately measured sweep."""
+    from scipy.ndimage import uniform_filter1d
+
+    h = INIT_SMOOTH if h is None else h
+    g = trace.conductance
+    cuts = [0, *trace.restarts, len(g)]
+    return np.concatenate([uniform_filter1d(g[a:b], 2 * h + 1, mode="nearest")
+                           for a, b in zip(cuts[:-1], cuts[1:])])
+
+
+def _law_bounds(model: str, n: int) -> tuple[list, list]:
+    """Parameter ranges of one direction's law in the trajectory fit (steps per pulse in
+    normalised units: at most the whole range)."""
+    if model == "soft_bounds":
+        return [0.0], [1.0]
+    if model == "linear_step":
+        return [0.0, -1.0], [1.0, 1.0]
+    if model == "exp_step":
+        return [0.0, 0.0, 0.0], [2.0, 0.95, 100.0]
+    if model == "pow_step":
+        return [0.0, 0.0], [2.0, 50.0]
+    return [0.0] * n, [2.0] * n  # constant, piecewise nodes
+
+
+def _fit_trajectory(model: str, trace: Trace, keep=None) -> tuple[DeviceLaw, float, float, dict]:
+    """Least squares of the reads to the law's mean path (:func:`rramsim.kernels.fitting.
+    mean_path`) over the law's parameters, the device's conductance bounds and the start of
+    each sweep; ``keep`` (bool, reads) restricts the residuals to some reads (held-out fits).
+    Returns the law (own normalisation, noise not yet set), ``g_lo``, ``g_hi`` and
+    ``{"path": w_t, "reads_w": reads in w units}``."""
+    from scipy.optimize import least_squares
+
+    from rramsim.kernels.fitting import mean_path
+
+    g = trace.conductance
+    c, sc = float(np.mean(g)), max(float(np.ptp(g)) / 2.0, 1e-300)
+    u = (g - c) / sc  # reads scaled to about [-1, 1] for the optimiser
+    # Start: the step fit of the smoothed reads (its steps are means of many pulses).
+    gs = _moving_average(trace)
+    gs_steps = (gs[:-1], trace.pulses[1:], np.diff(gs))
+    if model == "soft_bounds":
+        lo0, hi0 = _bounds_of(model, *gs_steps)
+        lo0, hi0 = max(lo0, gs.min() - np.ptp(gs)), min(hi0, gs.max() + np.ptp(gs))
+    else:
+        lo0, hi0 = float(gs.min()), float(gs.max())
+    init = _fit_law(model, *gs_steps, lo0, hi0)
+    soft = model == "soft_bounds"
+    p_up0 = init.p_up[:1] if soft else init.p_up
+    p_dn0 = init.p_down[:1] if soft else init.p_down
+    k = len(p_up0)
+    restarts = np.asarray(trace.restarts, np.int64)
+    n_start = 1 + len(restarts)
+    lo_p, hi_p = _law_bounds(model, k)
+
+    def unpack(th):
+        lo, hi = th[0], th[1]
+        starts = th[2:2 + n_start]
+        pu, pd = th[2 + n_start:2 + n_start + k], th[2 + n_start + k:]
+        if soft:
+            pu, pd = np.r_[pu, pu], np.r_[pd, pd]
+        return lo, hi, starts, pu, pd
+
+    mask = np.ones(len(g), bool) if keep is None else keep
+
+    def path(th):
+        lo, hi, starts, pu, pd = unpack(th)
+        return mean_path(model, pu, pd, trace.pulses, starts[0], restarts, starts[1:])
+
+    def resid(th):
+        lo, hi = th[0], th[1]
+        return (lo + (path(th) + 1.0) / 2.0 * (hi - lo) - u)[mask]
+
+    w_of = lambda x: -1.0 + 2.0 * ((x - c) / sc - (lo0 - c) / sc) / ((hi0 - lo0) / sc)  # noqa: E731
+    start0 = np.clip(w_of(gs[np.r_[0, restarts]]), -1.0, 1.0)
+    th0 = np.r_[(lo0 - c) / sc, (hi0 - c) / sc, start0,
+                np.clip(p_up0, lo_p, hi_p), np.clip(p_dn0, lo_p, hi_p)]
+    # A bound far outside the measured conductances is not identified by the trace: the
+    # bounds stay within BOUND_MARGIN x the measured range of its ends.
+    u_lo, u_hi = float(u.min()), float(u.max())
+    margin = BOUND_MARGIN * (u_hi - u_lo)
+    lower = np.r_[u_lo - margin, u_lo - margin, -np.ones(n_start), lo_p, lo_p]
+    upper = np.r_[u_hi + margin, u_hi + margin, np.ones(n_start), hi_p, hi_p]
+    sol = least_squares(resid, np.clip(th0, lower, upper), bounds=(lower, upper),
+                        x_scale="jac", method="trf")
+    lo, hi, _, pu, pd = unpack(sol.x)
+    g_lo, g_hi = c + sc * float(lo), c + sc * float(hi)
+    if not g_hi > g_lo:
+        raise DataError(f"device {trace.name!r}: the trajectory fit of {model} found no "
+                        f"ordered bounds ({g_lo} >= {g_hi})")
+    # Standard errors from the Jacobian (the residuals are correlated by the accumulated write
+    # noise, so these are lower bounds).
+    cov = np.linalg.pinv(sol.jac.T @ sol.jac) * float(np.mean(sol.fun ** 2))
+    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    se_u, se_d = se[2 + n_start:2 + n_start + k], se[2 + n_start + k:]
+    law = DeviceLaw(model, np.asarray(pu, float), np.asarray(pd, float), se_u, se_d,
+                    -1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    w_reads = -1.0 + 2.0 * (g - g_lo) / (g_hi - g_lo)
+    return law, g_lo, g_hi, {"path": path(sol.x), "reads_w": w_reads}
+
+
+def _trajectory_noise(law: DeviceLaw, path: np.ndarray, reads_w: np.ndarray,
+                      pulses: np.ndarray) -> None:
+    """Set the law's read and write noise (normalised units of the law) from the residuals
+    ``r_t`` of the reads about the mean path.
+
+    Read noise: ``-cov(dr_t, dr_(t+1))`` (white read noise). Write noise: the slope of the
+    variogram ``V(k) = mean (r_(t+k) - r_t)^2`` over the lags :data:`VARIOGRAM_LAGS`, where it
+    grows by ``sigma_write^2`` per pulse (accumulated write noise); the excess of the variogram
+    at the first of those lags over ``2 sigma_read^2`` is short-range correlated noise (e.g.
+    relaxation or telegraph noise), reported and not modelled. ``dw_min_ctoc`` is
+    ``sigma_write`` over the root-mean-square mean step along the path; its upper end uses the
+    slope plus two standard errors of the regression."""
+    r = reads_w - path
+    dr = np.diff(r)
+    read_var = max(-float(np.mean(dr[1:] * dr[:-1])), 0.0)
+    lags = np.arange(VARIOGRAM_LAGS[0], min(VARIOGRAM_LAGS[1], len(r) // 4) + 1)
+    V = np.array([np.mean((r[k:] - r[:-k]) ** 2) for k in lags])
+    A = np.c_[np.ones_like(lags, dtype=float), lags]
+    (icpt, slope), *_ = np.linalg.lstsq(A, V, rcond=None)
+    res = V - A @ np.r_[icpt, slope]
+    se = math.sqrt(float(np.linalg.pinv(A.T @ A)[1, 1] * (res @ res) / max(len(V) - 2, 1)))
+    w_prev = path[:-1]
+    mu = np.where(pulses[1:] > 0, law.mean_up(w_prev), law.mean_down(w_prev))
+    rms_mu = max(float(np.sqrt(np.mean(mu ** 2))), 1e-300)
+    law.read_noise = math.sqrt(read_var)
+    law.ctoc_unclipped = math.sqrt(max(float(slope), 0.0)) / rms_mu
+    law.ctoc = min(law.ctoc_unclipped, CTOC_MAX)
+    law.ctoc_upper = math.sqrt(max(float(slope) + 2.0 * se, 0.0)) / rms_mu
+    law.short_range_var = max(float(icpt) - 2.0 * read_var, 0.0)
+    law.r2_reads = 1.0 - float(np.var(r)) / max(float(np.var(reads_w)), 1e-300)
+    step = np.diff(reads_w)
+    e = step - np.where(pulses[1:] > 0, mu, -mu)
+    for m, attr in ((pulses[1:] > 0, "r2_up"), (pulses[1:] < 0, "r2_down")):
+        v = float(np.var(step[m]))
+        setattr(law, attr, 1.0 - float(np.mean(e[m] ** 2)) / v if v > 0 else 0.0)
+    law.residual_std = float(np.std(r))
+
+
+def _trajectory_laws(model: str, meas: Measurement):
+    """Per-device trajectory fits, expressed in the common normalisation (the mean bounds)."""
+    fits = [_fit_trajectory(model, t) for t in meas.traces]
+    bounds = np.array([[lo, hi] for _, lo, hi, _ in fits])
+    g_min, g_max = float(bounds[:, 0].mean()), float(bounds[:, 1].mean())
+    laws = []
+    for (law, lo, hi, extra), t in zip(fits, meas.traces):
+        # w_own = -1 + 2 (G - lo) / (hi - lo), G = g_min + (w + 1) / 2 (g_max - g_min)
+        r = (g_max - g_min) / (hi - lo)
+        law.w_scale, law.w_shift = r, r - 1.0 + 2.0 * (g_min - lo) / (hi - lo)
+        law.step_scale = 1.0 / r
+        _trajectory_noise(law, (extra["path"] - law.w_shift) / law.w_scale,
+                          _to_w(t.conductance, g_min, g_max), t.pulses)
+        laws.append(law)
+    return laws, bounds, g_min, g_max
+
+
+def _trajectory_nll(model: str, trace: Trace, g_min: float, g_max: float) -> float:
+    """Gaussian negative log-likelihood per held-out read about the path fitted to the other
+    reads (variance: the mean squared residual of the kept reads), in normalised units."""
+    n = len(trace.conductance)
+    keep, held = _split(n)
+    law, lo, hi, extra = _fit_trajectory(model, trace, keep=keep)
+    r = extra["reads_w"] - extra["path"]
+    r = r * (hi - lo) / (g_max - g_min)  # common units
+    var = max(float(np.mean(r[keep] ** 2)), 1e-30)
+    return float(np.mean(0.5 * np.log(2 * np.pi * var) + 0.5 * r[held] ** 2 / var)
+                 - math.log(2.0 / (g_max - g_min)))
+
+
+# ------------------------------------------------------------------------------------------
 # The fit
 # ------------------------------------------------------------------------------------------
 
@@ -397,25 +621,45 @@ def _split(n: int) -> tuple[np.ndarray, np.ndarray]:
     return ~held, held
 
 
-def fit_device(meas: Measurement, model: str) -> DeviceFit:
-    """Fit one model (a name of :data:`FIT_MODELS`) to every trace of ``meas``."""
+def choose_method(meas: Measurement, method: str = "auto") -> tuple[str, float]:
+    """The fit method (``steps`` or ``trajectory``) for ``meas`` and the median
+    :func:`step_snr` of its devices; ``auto`` takes the trajectory below TRAJECTORY_SNR."""
+    if method not in FIT_METHODS:
+        raise InputError(f"fit method {method!r} unknown; use one of {', '.join(FIT_METHODS)}")
+    snr = float(np.median([step_snr(t) for t in meas.traces]))
+    if method == "auto":
+        method = "trajectory" if snr < TRAJECTORY_SNR else "steps"
+    return method, snr
+
+
+def fit_device(meas: Measurement, model: str, method: str = "auto") -> DeviceFit:
+    """Fit one model (a name of :data:`FIT_MODELS`) to every trace of ``meas`` by ``method``
+    (:data:`FIT_METHODS`; :func:`choose_method`)."""
     if model not in FIT_MODELS:
         raise InputError(f"fit model {model!r} unknown; use one of {', '.join(FIT_MODELS)} or "
                          f"'auto'")
-    steps = [t.steps() for t in meas.traces]
-    bounds = np.array([_bounds_of(model, *st) for st in steps])
-    g_min, g_max = float(bounds[:, 0].mean()), float(bounds[:, 1].mean())
-    if not g_max > g_min:
-        raise DataError(f"{meas.source}: the fitted bounds are not ordered ({g_min} >= {g_max})")
-    laws = [_fit_law(model, *st, g_min, g_max) for st in steps]
-    # Held-out likelihood: refit on the kept blocks, score on the held-out ones.
+    method, snr = choose_method(meas, method)
     nll = []
-    for st in steps:
-        keep, held = _split(len(st[0]))
-        if held.sum() < 10 or not (np.any(st[1][keep] > 0) and np.any(st[1][keep] < 0)):
-            continue
-        law = _fit_law(model, *(a[keep] for a in st), g_min, g_max)
-        nll.append(_nll(law, *(a[held] for a in st), g_min, g_max))
+    if method == "trajectory":
+        laws, bounds, g_min, g_max = _trajectory_laws(model, meas)
+        nll = [_trajectory_nll(model, t, g_min, g_max) for t in meas.traces]
+        n_pulses = int(sum(len(t.conductance) - 1 for t in meas.traces))
+    else:
+        steps = [t.steps() for t in meas.traces]
+        bounds = np.array([_bounds_of(model, *st) for st in steps])
+        g_min, g_max = float(bounds[:, 0].mean()), float(bounds[:, 1].mean())
+        if not g_max > g_min:
+            raise DataError(f"{meas.source}: the fitted bounds are not ordered ({g_min} >= "
+                            f"{g_max})")
+        laws = [_fit_law(model, *st, g_min, g_max) for st in steps]
+        # Held-out likelihood: refit on the kept blocks, score on the held-out ones.
+        for st in steps:
+            keep, held = _split(len(st[0]))
+            if held.sum() < 10 or not (np.any(st[1][keep] > 0) and np.any(st[1][keep] < 0)):
+                continue
+            law = _fit_law(model, *(a[keep] for a in st), g_min, g_max)
+            nll.append(_nll(law, *(a[held] for a in st), g_min, g_max))
+        n_pulses = int(sum(len(st[0]) for st in steps))
     device, unc = _to_config(model, laws, bounds, g_min, g_max)
     quality = {"r2_up": float(np.mean([lw.r2_up for lw in laws])),
                "r2_down": float(np.mean([lw.r2_down for lw in laws])),
@@ -425,22 +669,42 @@ def fit_device(meas: Measurement, model: str) -> DeviceFit:
                                            * (g_max - g_min) / 2.0),
                "dw_min_ctoc_unclipped": float(np.mean([lw.ctoc_unclipped for lw in laws])),
                "heldout_nll_per_step": float(np.mean(nll)) if nll else float("nan"),
-               "n_devices": len(laws), "n_pulses": int(sum(len(st[0]) for st in steps))}
+               "method": method, "step_snr": snr,
+               "n_devices": len(laws), "n_pulses": n_pulses}
+    if method == "trajectory":
+        # per held-out READ about the path (not per step): compare models, not methods
+        quality["heldout_nll_per_read"] = quality.pop("heldout_nll_per_step")
+        quality.update(
+            r2_reads=float(np.mean([lw.r2_reads for lw in laws])),
+            dw_min_ctoc_upper=float(np.mean([lw.ctoc_upper for lw in laws])),
+            short_range_noise=float(np.mean([math.sqrt(lw.short_range_var) for lw in laws])))
     return DeviceFit(model, device, unc, quality, laws, g_min, g_max)
 
 
-def fit_auto(meas: Measurement) -> tuple[DeviceFit, dict[str, DeviceFit]]:
-    """Fit every model of :data:`FIT_MODELS`; pick the lowest held-out NLL per step (the
-    criterion: which law predicts pulses it was not fitted on best, noise included)."""
-    fits = {m: fit_device(meas, m) for m in FIT_MODELS}
-    best = min(fits.values(), key=lambda f: (np.nan_to_num(f.quality["heldout_nll_per_step"],
-                                                           nan=np.inf)))
-    return best, fits
+def heldout_nll(f: DeviceFit) -> float:
+    """The fit's held-out negative log-likelihood (per step or, trajectory fits, per read)."""
+    q = f.quality
+    v = q.get("heldout_nll_per_step", q.get("heldout_nll_per_read", float("nan")))
+    return float(np.nan_to_num(v, nan=np.inf))
+
+
+def fit_auto(meas: Measurement, method: str = "auto") -> tuple[DeviceFit, dict[str, DeviceFit]]:
+    """Fit every model of :data:`FIT_MODELS` (one method for all); pick the lowest held-out
+    NLL (the criterion: which law predicts pulses it was not fitted on best, noise included)."""
+    method, _ = choose_method(meas, method)
+    fits = {m: fit_device(meas, m, method) for m in FIT_MODELS}
+    return min(fits.values(), key=heldout_nll), fits
+
+
+#: The largest |up_down| a fitted preset holds (the fields' range is open: a direction that
+#: never moves, +-1, is not a device).
+UP_DOWN_MAX = 0.999
 
 
 def _up_down(a_up: float, a_down: float) -> tuple[float, float]:
     """``(dw_min, up_down)`` of mean step scales in DeviceConfig's convention."""
-    return max(a_up, a_down), up_down_of(a_up, a_down)
+    ud = up_down_of(a_up, a_down)
+    return max(a_up, a_down), min(max(ud, -UP_DOWN_MAX), UP_DOWN_MAX)
 
 
 def _to_config(model, laws, bounds, g_min, g_max) -> tuple[dict, dict]:
@@ -453,8 +717,8 @@ def _to_config(model, laws, bounds, g_min, g_max) -> tuple[dict, dict]:
         a_up = np.array([float(lw.mean_up(np.array([0.0]))[0]) for lw in laws])
         a_dn = np.array([float(lw.mean_down(np.array([0.0]))[0]) for lw in laws])
     else:
-        a_up = np.array([lw.p_up[0] for lw in laws])
-        a_dn = np.array([lw.p_down[0] for lw in laws])
+        a_up = np.array([lw.p_up[0] * lw.step_scale for lw in laws])
+        a_dn = np.array([lw.p_down[0] * lw.step_scale for lw in laws])
     dw_min, up_down = _up_down(float(a_up.mean()), float(a_dn.mean()))
     dev = {"model": model, "dw_min": dw_min, "up_down": up_down, "w_min": -1.0, "w_max": 1.0,
            "g_min": g_min, "g_max": g_max,
@@ -537,13 +801,15 @@ def preset_text(device: dict, meta: dict, sections: str = "") -> str:
 
 
 def simulate_traces(device: dict, pulses: np.ndarray, n_draws: int, g_start: float, seed=0,
-                    n_devices: int = 1) -> np.ndarray:
+                    n_devices: int = 1, read_noise: float = 0.0) -> np.ndarray:
     """Conductance traces of the fitted device along ``pulses`` (the measured sequence; the
     first read is the start), ``n_draws`` cycle-to-cycle draws of ``n_devices`` devices (drawn
-    with the fitted device-to-device spreads); returns (len(pulses), n_draws * n_devices)."""
+    with the fitted device-to-device spreads), with Gaussian read noise of std ``read_noise``
+    (conductance units) on every read (the devices go on through the start of a separately
+    measured sweep). Returns (len(pulses), n_draws * n_devices)."""
     from rramsim.analog.devices import pulse_response, sample_devices
     from rramsim.config import DeviceConfig
-    from rramsim.rng import spawn
+    from rramsim.rng import generator, spawn
 
     cfg = DeviceConfig(**device)
     dev_seed, noise_seed = spawn(seed, 2)
@@ -551,8 +817,12 @@ def simulate_traces(device: dict, pulses: np.ndarray, n_draws: int, g_start: flo
         np.repeat(np.arange(n_devices), n_draws))
     g_min, g_max = cfg.g_min, cfg.g_max
     w0 = float(_to_w(g_start, g_min, g_max))
+    noise_seed, read_seed = spawn(noise_seed, 2)
     w = pulse_response(devs, np.asarray(pulses[1:]), w0=w0, seed=noise_seed)
-    return g_min + (w + 1.0) / 2.0 * (g_max - g_min)
+    g = g_min + (w + 1.0) / 2.0 * (g_max - g_min)
+    if read_noise > 0:
+        g = g + read_noise * generator(read_seed).standard_normal(g.shape)
+    return g
 
 
 def lut_preset(folder, name: str = "") -> tuple[dict, dict]:

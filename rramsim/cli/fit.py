@@ -42,22 +42,27 @@ def cmd_fit_device(args) -> int:
         raise ConfigError(f"{src}: --model lut needs a CrossSim table folder (dG_increasing.txt, "
                           f"dG_decreasing.txt), not a pulse trace")
     meas = fit.read_measurement(src)
+    method, snr = fit.choose_method(meas, args.method)
     if args.model == "auto":
-        best, fits = fit.fit_auto(meas)
-        criterion = "lowest Gaussian negative log-likelihood per step on held-out pulses " \
+        best, fits = fit.fit_auto(meas, method)
+        unit = "step" if method == "steps" else "read about the mean path"
+        criterion = f"lowest Gaussian negative log-likelihood per {unit} on held-out pulses " \
                     f"(every {fit.HOLDOUT_EVERY}th block of {fit.BLOCK} pulses)"
     else:
-        best = fit.fit_device(meas, args.model)
+        best = fit.fit_device(meas, args.model, method)
         fits, criterion = {best.model: best}, "model given (--model)"
     DeviceConfig(**best.device)
-    meta["fit"] = (f"rramsim fit-device --model {args.model}: {best.model}, "
+    meta["fit"] = (f"rramsim fit-device --model {args.model} --method {args.method}: "
+                   f"{best.model} by {method} (single-step SNR {snr:.3g}), "
                    f"{best.quality['n_devices']} device(s), {best.quality['n_pulses']} pulses")
+    meta["read_noise"] = (f"{best.quality['read_noise_siemens']:.4g} (units of the file, std "
+                          f"per read; a measurement property, not part of the device)")
     meta["conductance_map"] = (f"g_min = {best.g_min:.6g} is w_min = -1, g_max = "
                                f"{best.g_max:.6g} is w_max = +1 (units of the file)")
     (out / f"{args.name}.toml").write_text(fit.preset_text(best.device, meta))
     trace = meas.traces[0]
     sim = fit.simulate_traces(best.device, trace.pulses, args.draws, trace.conductance[0],
-                              seed=args.seed)
+                              seed=args.seed, read_noise=best.quality["read_noise_siemens"])
     measured_vs_simulated(trace.conductance, sim,
                           f"{src.name}: measured vs fitted {best.model} "
                           f"(device {trace.name!r})", out / f"{args.name}.png",
@@ -70,10 +75,12 @@ def cmd_fit_device(args) -> int:
         "models": {m: {"device": f.device, "uncertainty": f.uncertainty, "quality": f.quality}
                    for m, f in fits.items()}})
     q = best.quality
-    print(f"{best.model} fitted to {src.name}: dw_min {best.device['dw_min']:.4g}, up_down "
-          f"{best.device['up_down']:+.3f}, dw_min_ctoc {best.device['dw_min_ctoc']:.3f}, read "
-          f"noise {q['read_noise']:.3g} (weight units); R^2 up {q['r2_up']:.3f} down "
-          f"{q['r2_down']:.3f}; held-out NLL {q['heldout_nll_per_step']:.3f}")
+    fit_of = (f"R^2 of the reads {q['r2_reads']:.3f}" if method == "trajectory"
+              else f"R^2 up {q['r2_up']:.3f} down {q['r2_down']:.3f}")
+    print(f"{best.model} fitted to {src.name} by {method} (single-step SNR {snr:.3g}): dw_min "
+          f"{best.device['dw_min']:.4g}, up_down {best.device['up_down']:+.3f}, dw_min_ctoc "
+          f"{best.device['dw_min_ctoc']:.3f}, read noise {q['read_noise']:.3g} (weight units); "
+          f"{fit_of}; held-out NLL {fit.heldout_nll(best):.3f}")
     print(f"wrote {out / args.name}.toml, fit.json and {args.name}.png")
     return 0
 
@@ -95,6 +102,11 @@ def add_parsers(sub, fmt, epilog: str) -> None:
     p.add_argument("--model", choices=FIT_CHOICES, default="auto",
                    help="device model to fit (default auto: every model, the best on held-out "
                         "pulses)")
+    p.add_argument("--method", choices=("auto", "steps", "trajectory"), default="auto",
+                   help="steps: each measured step against the law; trajectory: the law's "
+                        "mean path through all reads (for reads noisier than one step); "
+                        "default auto: trajectory when the median single-step signal-to-noise "
+                        "ratio of the devices is below 0.5")
     p.add_argument("--draws", type=int_range(1, 1000), default=20,
                    help="simulated cycle-to-cycle draws in the figure, 1-1000 (default 20)")
     _add_common(p, "out/fit_device", writes="preset, fit.json and PNG")
