@@ -77,6 +77,9 @@ INIT_SMOOTH = 25
 #: Lags (pulses) over which the variogram of the trajectory residuals gives the write noise:
 #: past the short-range correlation of the reads, well inside the bounds' restoring time.
 VARIOGRAM_LAGS = (10, 40)
+#: Held-out NLL differences (nats per step or read) below which ``auto`` prefers the law with
+#: fewer parameters: on the Gong trace the four folds of one model differ by more than this.
+NLL_TOLERANCE = 0.01
 #: How far outside the measured conductances (in measured ranges) a fitted bound may lie.
 BOUND_MARGIN = 0.5
 
@@ -515,7 +518,13 @@ def _fit_trajectory(model: str, trace: Trace, keep=None) -> tuple[DeviceLaw, flo
     law = DeviceLaw(model, np.asarray(pu, float), np.asarray(pd, float), se_u, se_d,
                     -1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     w_reads = -1.0 + 2.0 * (g - g_lo) / (g_hi - g_lo)
-    return law, g_lo, g_hi, {"path": path(sol.x), "reads_w": w_reads}
+    # Not identified: a bound held at its limit (the law did not want one near the measured
+    # range), or a parameter the reads do not depend on (a zero column of the Jacobian, e.g.
+    # the node of a piecewise law where the device never went).
+    at_limit = bool(np.any(np.isclose(sol.x[:2], lower[:2]) | np.isclose(sol.x[:2], upper[:2])))
+    col = np.linalg.norm(sol.jac, axis=0)
+    at_limit |= bool(np.any(col <= 1e-9 * max(float(col.max()), 1e-300)))
+    return law, g_lo, g_hi, {"path": path(sol.x), "reads_w": w_reads, "at_limit": at_limit}
 
 
 def _trajectory_noise(law: DeviceLaw, path: np.ndarray, reads_w: np.ndarray,
@@ -559,6 +568,7 @@ def _trajectory_noise(law: DeviceLaw, path: np.ndarray, reads_w: np.ndarray,
 def _trajectory_laws(model: str, meas: Measurement):
     """Per-device trajectory fits, expressed in the common normalisation (the mean bounds)."""
     fits = [_fit_trajectory(model, t) for t in meas.traces]
+    at_limit = sum(extra["at_limit"] for *_, extra in fits)
     bounds = np.array([[lo, hi] for _, lo, hi, _ in fits])
     g_min, g_max = float(bounds[:, 0].mean()), float(bounds[:, 1].mean())
     laws = []
@@ -570,20 +580,24 @@ def _trajectory_laws(model: str, meas: Measurement):
         _trajectory_noise(law, (extra["path"] - law.w_shift) / law.w_scale,
                           _to_w(t.conductance, g_min, g_max), t.pulses)
         laws.append(law)
-    return laws, bounds, g_min, g_max
+    return laws, bounds, g_min, g_max, at_limit
 
 
 def _trajectory_nll(model: str, trace: Trace, g_min: float, g_max: float) -> float:
     """Gaussian negative log-likelihood per held-out read about the path fitted to the other
-    reads (variance: the mean squared residual of the kept reads), in normalised units."""
+    reads (variance: the mean squared residual of the kept reads), in normalised units, the
+    mean over the HOLDOUT_EVERY folds (the residuals of one trace are correlated over tens of
+    reads, so one split alone can favour a model by luck)."""
     n = len(trace.conductance)
-    keep, held = _split(n)
-    law, lo, hi, extra = _fit_trajectory(model, trace, keep=keep)
-    r = extra["reads_w"] - extra["path"]
-    r = r * (hi - lo) / (g_max - g_min)  # common units
-    var = max(float(np.mean(r[keep] ** 2)), 1e-30)
-    return float(np.mean(0.5 * np.log(2 * np.pi * var) + 0.5 * r[held] ** 2 / var)
-                 - math.log(2.0 / (g_max - g_min)))
+    out = []
+    for fold in range(HOLDOUT_EVERY):
+        keep, held = _split(n, fold)
+        law, lo, hi, extra = _fit_trajectory(model, trace, keep=keep)
+        r = extra["reads_w"] - extra["path"]
+        r = r * (hi - lo) / (g_max - g_min)  # common units
+        var = max(float(np.mean(r[keep] ** 2)), 1e-30)
+        out.append(float(np.mean(0.5 * np.log(2 * np.pi * var) + 0.5 * r[held] ** 2 / var)))
+    return float(np.mean(out)) - math.log(2.0 / (g_max - g_min))
 
 
 # ------------------------------------------------------------------------------------------
@@ -615,9 +629,11 @@ class DeviceFit:
     g_max: float = 0.0
 
 
-def _split(n: int) -> tuple[np.ndarray, np.ndarray]:
+def _split(n: int, fold: int = HOLDOUT_EVERY - 1) -> tuple[np.ndarray, np.ndarray]:
+    """``(keep, held)`` masks of n pulses: fold ``fold`` of HOLDOUT_EVERY holds out every
+    HOLDOUT_EVERY-th block of BLOCK pulses, starting at block ``fold``."""
     block = np.arange(n) // BLOCK
-    held = block % HOLDOUT_EVERY == HOLDOUT_EVERY - 1
+    held = block % HOLDOUT_EVERY == fold
     return ~held, held
 
 
@@ -641,7 +657,7 @@ def fit_device(meas: Measurement, model: str, method: str = "auto") -> DeviceFit
     method, snr = choose_method(meas, method)
     nll = []
     if method == "trajectory":
-        laws, bounds, g_min, g_max = _trajectory_laws(model, meas)
+        laws, bounds, g_min, g_max, at_limit = _trajectory_laws(model, meas)
         nll = [_trajectory_nll(model, t, g_min, g_max) for t in meas.traces]
         n_pulses = int(sum(len(t.conductance) - 1 for t in meas.traces))
     else:
@@ -677,7 +693,8 @@ def fit_device(meas: Measurement, model: str, method: str = "auto") -> DeviceFit
         quality.update(
             r2_reads=float(np.mean([lw.r2_reads for lw in laws])),
             dw_min_ctoc_upper=float(np.mean([lw.ctoc_upper for lw in laws])),
-            short_range_noise=float(np.mean([math.sqrt(lw.short_range_var) for lw in laws])))
+            short_range_noise=float(np.mean([math.sqrt(lw.short_range_var) for lw in laws])),
+            devices_not_identified=int(at_limit))
     return DeviceFit(model, device, unc, quality, laws, g_min, g_max)
 
 
@@ -690,10 +707,25 @@ def heldout_nll(f: DeviceFit) -> float:
 
 def fit_auto(meas: Measurement, method: str = "auto") -> tuple[DeviceFit, dict[str, DeviceFit]]:
     """Fit every model of :data:`FIT_MODELS` (one method for all); pick the lowest held-out
-    NLL (the criterion: which law predicts pulses it was not fitted on best, noise included)."""
+    NLL (the criterion: which law predicts pulses it was not fitted on best, noise included)
+    among the identified fits (a trajectory fit that holds a bound at its limit, BOUND_MARGIN
+    outside the measured range, or has a parameter the reads do not depend on, is not eligible
+    unless every fit is such); of the laws within NLL_TOLERANCE of the lowest, the one with the
+    fewest parameters (:func:`law_parameters`)."""
     method, _ = choose_method(meas, method)
     fits = {m: fit_device(meas, m, method) for m in FIT_MODELS}
-    return min(fits.values(), key=heldout_nll), fits
+    eligible = [f for f in fits.values() if not f.quality.get("devices_not_identified", 0)]
+    eligible = eligible or list(fits.values())
+    best = min(heldout_nll(f) for f in eligible)
+    # Parsimony: of the laws within NLL_TOLERANCE of the best, the one with fewest parameters.
+    near = [f for f in eligible if heldout_nll(f) <= best + NLL_TOLERANCE]
+    return min(near, key=lambda f: (law_parameters(f.model), heldout_nll(f))), fits
+
+
+def law_parameters(model: str) -> int:
+    """Free parameters of a model's mean step law (both directions, bounds not counted)."""
+    return {"soft_bounds": 2, "constant_step": 2, "linear_step": 4, "pow_step": 4,
+            "exp_step": 6, "piecewise_step": 2 * PIECEWISE_NODES}[model]
 
 
 #: The largest |up_down| a fitted preset holds (the fields' range is open: a direction that

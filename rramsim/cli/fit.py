@@ -48,6 +48,10 @@ def cmd_fit_device(args) -> int:
         unit = "step" if method == "steps" else "read about the mean path"
         criterion = f"lowest Gaussian negative log-likelihood per {unit} on held-out pulses " \
                     f"(every {fit.HOLDOUT_EVERY}th block of {fit.BLOCK} pulses)"
+        if method == "trajectory":
+            criterion += f", mean over {fit.HOLDOUT_EVERY} folds, among the fits with every " \
+                         f"parameter identified (no bound at its limit, no parameter the reads " \
+                         f"do not depend on)"
     else:
         best = fit.fit_device(meas, args.model, method)
         fits, criterion = {best.model: best}, "model given (--model)"

@@ -57,3 +57,22 @@ def symmetry_point_histogram(measured, closed_form, title: str, path) -> Path:
     axes[1].set_ylabel("pulse protocol")
     fig.suptitle(title, fontsize=9)
     return save_figure(fig, path)
+
+
+def symmetry_point_distributions(points: dict, path, title: str = "") -> Path:
+    """Histograms of the symmetry points of several device populations, one per label.
+
+    ``points``: ``{label: array (n_devices,)}`` of symmetry points in normalised weight units.
+    """
+    fig, ax = subplots(figsize=(6.5, 3.6))
+    allv = np.concatenate([np.ravel(v) for v in points.values()])
+    bins = np.linspace(float(allv.min()), float(allv.max()) + 1e-12, 60)
+    for label, v in points.items():
+        v = np.ravel(v)
+        ax.hist(v, bins=bins, alpha=0.5, label=f"{label} (median {np.median(v):+.2f})")
+    ax.axvline(0.0, color="gray", ls=":", lw=1)
+    ax.set_xlabel("symmetry point w_sp (normalised weight)")
+    ax.set_ylabel("devices")
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=9)
+    return save_figure(fig, path)
