@@ -174,7 +174,7 @@ def test_reads_noisier_than_the_steps_are_fitted_by_the_trajectory():
 
 
 def test_the_gong_trace_is_fitted_by_its_trajectory():
-    """The measured Gong et al. trace: reads about 50 times noisier than a step, so ``auto``
+    """The measured Gong et al. trace: read noise about 40 times the mean step, so ``auto``
     fits the trajectory; the mean path explains most of the reads, the read noise is about 0.1
     (file units), and the bounds lie near the measured range."""
     from rramsim.analog.lut import datasets_dir

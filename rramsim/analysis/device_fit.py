@@ -27,7 +27,7 @@ The fit (:func:`fit_device`), per device:
    :class:`~rramsim.config.DeviceConfig`.
 
 When the reads are much noisier than one step (the shipped Gong et al. trace: read noise
-about 50 steps), single steps do not identify the law (R^2 ~ 0, and the write noise is
+about 40 steps), single steps do not identify the law (R^2 ~ 0, and the write noise is
 indistinguishable from read noise). Then (``method = "trajectory"``, chosen by ``auto`` from
 :func:`step_snr`) the law's deterministic mean path ``w_t = w_(t-1) +- mu(w_(t-1))`` along the
 measured pulses is fitted to all reads by least squares (the law, the device's bounds, the start
