@@ -161,22 +161,6 @@ def buffered_transfer(R, cols, H, M, MU, phase, in_chop, out_chop, counter, dyna
 
 
 @jit
-def _take_whole_steps(chi, i, j, eps, rows, cols, counts, m):
-    """Move the whole steps ``n = trunc(chi[i, j] / eps)`` of one entry into the lists at
-    position ``m``; returns the next free position."""
-    v = chi[i, j]
-    if abs(v) >= eps:
-        n = math.trunc(v / eps)
-        if n != 0:
-            chi[i, j] = v - n * eps
-            rows[m] = i
-            cols[m] = j
-            counts[m] = n
-            m += 1
-    return m
-
-
-@jit
 def _mixed_precision_accumulate(chi, X, D, lr, eps, scan, rows, cols, counts):
     """``chi -= lr d_b x_b^T`` for every sample; then (``scan`` 1: the entries the samples
     touched, 2: all) whole steps ``n = trunc(chi / eps)`` leave chi into the lists. Returns the
@@ -200,15 +184,28 @@ def _mixed_precision_accumulate(chi, X, D, lr, eps, scan, rows, cols, counts):
     m = 0
     if scan == 0:
         return m
+    # the columns to threshold: those the last sample touched (scan 1), or all (scan 2)
+    if scan == 2:
+        nx = n_in
+        for j in range(n_in):
+            nz_x[j] = j
     for i in range(n_out):
-        if scan == 1:
-            if D[B - 1, i] == 0.0:
-                continue
-            for c in range(nx):
-                m = _take_whole_steps(chi, i, nz_x[c], eps, rows, cols, counts, m)
-        else:
-            for j in range(n_in):
-                m = _take_whole_steps(chi, i, j, eps, rows, cols, counts, m)
+        if scan == 1 and D[B - 1, i] == 0.0:
+            continue
+        # whole steps n = trunc(chi / eps) leave chi into the lists (written out here rather
+        # than in a helper: a called helper with array arguments, even inlined, made this loop
+        # 50 times slower)
+        for c in range(nx):
+            j = nz_x[c]
+            v = chi[i, j]
+            if abs(v) >= eps:
+                n = math.trunc(v / eps)
+                if n != 0:
+                    chi[i, j] = v - n * eps
+                    rows[m] = i
+                    cols[m] = j
+                    counts[m] = n
+                    m += 1
     return m
 
 
