@@ -4,7 +4,8 @@ Question: seconds for one full epoch (60,000 images) of the 784-256-128-10 sigmo
 - on analog tiles in the default setting (batch 1, lr 0.01, BL 31),
 - on analog tiles in the mini-batch setting of aihwkit's MNIST example (batch 64, lr 0.05,
   pulse length managed per update),
-- in floating point (batch 1, and batch 64),
+- in floating point (batch 1, and batch 64), with numpy layers and on the compiled path (the
+  analog layers with perfect reads and ideal updates: the same SGD in float64),
 - each analog setting also through the layer-by-layer reference path (``fit(fast=False)``;
   the default takes the compiled training step, ``rramsim.nn.compiled``), so the ratio of the
   two is measured in one run; ``--baseline-src DIR`` also times the analog settings with the
@@ -39,6 +40,19 @@ SETTINGS = {
     "float_batch1_lr0.01": dict(analog=False, batch_size=1, lr=0.01, overrides=()),
     "float_batch64_lr0.05": dict(analog=False, batch_size=64, lr=0.05, overrides=()),
 }
+#: Floating point on the compiled path: analog layers with perfect reads, ideal updates, no
+#: device variation or noise and bounds far away, i.e. plain SGD in float64 (it gives the
+#: numpy baseline's test accuracy to the last digit), so that the analog cost over digital is
+#: measured on equal terms.
+FLOAT_AS_IDEAL = ("forward.is_perfect=true", "backward.is_perfect=true", "update.mode=ideal",
+                  "device.w_min=-1000", "device.w_max=1000", "device.up_down=0",
+                  "device.dw_min_dtod=0", "device.up_down_dtod=0", "device.w_min_dtod=0",
+                  "device.w_max_dtod=0", "device.dw_min_ctoc=0")
+SETTINGS.update({
+    "float_batch1_lr0.01_compiled": dict(analog=True, batch_size=1, lr=0.01,
+                                         overrides=FLOAT_AS_IDEAL),
+    "float_batch64_lr0.05_compiled": dict(analog=True, batch_size=64, lr=0.05,
+                                          overrides=FLOAT_AS_IDEAL)})
 
 
 def measure(subset: int) -> dict:
@@ -48,7 +62,7 @@ def measure(subset: int) -> dict:
     out = {}
     baseline = os.environ.get("RRAMSIM_BENCH_BASELINE") == "1"
     for name, s in SETTINGS.items():
-        if baseline and (not s["analog"] or "fast" in s):
+        if baseline and (not s["analog"] or "fast" in s or name.startswith("float")):
             continue  # an earlier package: only its (reference) analog path
         cfg = load_preset("softbounds_symmetric", list(s["overrides"])) if s["analog"] else None
         # one short warm-up run compiles (or loads) every kernel
@@ -108,6 +122,13 @@ def main():
             if base and new:
                 print(f"{key} {name}: compiled / baseline package "
                       f"{new['epoch_seconds_60k'] / base['epoch_seconds_60k']:.2f}")
+        for name, fp in (("analog_batch1_lr0.01", "float_batch1_lr0.01"),
+                         ("analog_batch64_lr0.05_plm", "float_batch64_lr0.05")):
+            if name in r and fp + "_compiled" in r:
+                sec = {k: r[k]["epoch_seconds_60k"] for k in (name, fp, fp + "_compiled")}
+                print(f"{key} {name}: analog / floating point, both compiled "
+                      f"{sec[name] / sec[fp + '_compiled']:.2f}; floating point compiled / "
+                      f"numpy {sec[fp + '_compiled'] / sec[fp]:.2f}")
     plain = [r for k, r in results.items() if not k.endswith("_baseline")]
     if len(plain) > 1:
         first, last = plain[0], plain[-1]
