@@ -180,6 +180,14 @@ FIGURES = {
     "device_fit.measured_vs_simulated": lambda p: device_fit.measured_vs_simulated(
         np.linspace(1e-5, 9e-5, 60), np.linspace(1e-5, 9e-5, 60)[:, None]
         + 1e-6 * np.random.default_rng(0).standard_normal((60, 8)), "fit", p),
+    "device_fit.pulse_response_bands": lambda p: device_fit.pulse_response_bands(
+        [{"title": "measured", "unit": "S", "measured": np.linspace(1e-5, 9e-5, 60),
+          "bands": {"fit": np.linspace(1e-5, 9e-5, 60)[:, None] + 1e-6 * np.ones((60, 4))}},
+         {"title": "two models", "unit": "S", "measured": None,
+          "bands": {"a": np.ones((30, 3)), "b": 2 * np.ones((30, 3))}}], p),
+    "devices.symmetry_point_distributions": lambda p: plotting.symmetry_point_distributions(
+        {"one": np.random.default_rng(0).normal(0.3, 0.05, 500),
+         "two": np.random.default_rng(1).normal(-0.2, 0.1, 500)}, p, "symmetry points"),
     "devices.pulse_response": lambda p: plotting.pulse_response(
         np.r_[np.linspace(0, 0.5, 31), np.linspace(0.5, 0.1, 20)], 30, 20, "pulse response", p),
     "devices.symmetry_point_histogram": lambda p: plotting.symmetry_point_histogram(

@@ -8,7 +8,8 @@ imported on the first figure, so importing rramsim stays cheap.
 
 One module per topic; the device and training figures are also available here::
 
-    devices      pulse_response, symmetry_point_histogram
+    devices      pulse_response, symmetry_point_histogram, symmetry_point_distributions
+    device_fit   measured vs simulated pulse responses (fit-device, measured-devices study)
     training     learning_curves, weight_histograms, accuracy_vs_asymmetry,
                  weights_vs_symmetry_points
     binary       BinaryDuo, unbalanced thresholds, gradient mismatch (binary-network studies)
@@ -30,7 +31,11 @@ from rramsim.plotting import (  # noqa: F401
     training,
 )
 from rramsim.plotting.base import save_figure, subplots  # noqa: F401
-from rramsim.plotting.devices import pulse_response, symmetry_point_histogram  # noqa: F401
+from rramsim.plotting.devices import (  # noqa: F401
+    pulse_response,
+    symmetry_point_distributions,
+    symmetry_point_histogram,
+)
 from rramsim.plotting.training import (  # noqa: F401
     accuracy_vs_asymmetry,
     learning_curves,
