@@ -7,6 +7,7 @@ import pytest
 from conftest import config
 
 from rramsim.analog.tile import AnalogTile
+from rramsim.analog.transfer import MixedPrecisionTile
 from rramsim.errors import InputError
 from rramsim.networks import build_mlp
 from rramsim.nn import SGD, AnalogLinear, ReLU, Sequential, Tanh
@@ -31,6 +32,7 @@ def _state(model):
         out[a.name + ".pulses"] = a.tile.pulse_count
         out[a.name + ".bm"] = a.tile.bm_repeats
         arrays = {"": a.tile} if type(a.tile) is AnalogTile else \
+            {".device": a.tile.device} if type(a.tile) is MixedPrecisionTile else \
             {".fast": a.tile.fast, ".slow": a.tile.slow}
         for part, t in arrays.items():
             out[a.name + part + ".w_eff"] = t._w_eff.copy()
@@ -190,13 +192,14 @@ def test_compiled_step_transfer_tiles(name):
 
 @pytest.mark.filterwarnings("ignore::rramsim.errors.RramsimWarning")
 def test_compiled_step_mixed_layers():
-    """An SGD layer, a ttv1 layer and an agad layer in one network, first layer computing its
-    input gradient."""
+    """A ttv1 layer, a mixed-precision layer and an agad layer in one network, the first
+    layer computing its input gradient; and SGD with c-ttv2."""
     base = {"device.dw_min": 0.01}
 
     def make():
         a = AnalogLinear(12, 9, config(base, ZS, {"algorithm.kind": "ttv1"}), seed=1, name="a")
-        b = AnalogLinear(9, 7, config(base), bias="none", seed=2, name="b")
+        b = AnalogLinear(9, 7, config(base, {"algorithm.kind": "mixed-precision"}),
+                         bias="none", seed=2, name="b")
         c = AnalogLinear(7, 4, config(base, {"algorithm.kind": "agad",
                                              "algorithm.out_chop_prob": 0.3}), seed=3, name="c")
         model = Sequential(a, ReLU(), b, c)
@@ -204,12 +207,42 @@ def test_compiled_step_mixed_layers():
         return model
     _both(make, batch_size=2, epochs=3)
 
+    def make2():
+        a = AnalogLinear(12, 9, config(base), seed=1, name="a")
+        b = AnalogLinear(9, 4, config(base, {"algorithm.kind": "c-ttv2"}), seed=2, name="b")
+        return Sequential(a, ReLU(), b)
+    _both(make2, batch_size=1, epochs=3)
+
+
+MIXED = {
+    "default": ({}, 1),
+    "every 3, batch 4": ({"algorithm.transfer_every": 3}, 4),
+    "granularity, batch 5": ({"algorithm.granularity": 0.004}, 5),
+    "expected": ({"update.mode": "expected", "algorithm.transfer_every": 2}, 1),
+    "ideal, batch 3": ({"update.mode": "ideal"}, 3),
+    "zero_shift_slow, weight scale": ({"algorithm.zero_shift_slow": True,
+                                       "reference.sp_method": "closed_form",
+                                       "mapping.weight_scale": 2.5}, 1),
+}
+
+
+@pytest.mark.filterwarnings("ignore::rramsim.errors.RramsimWarning")
+@pytest.mark.parametrize("name", list(MIXED))
+def test_compiled_step_mixed_precision(name):
+    over, batch_size = MIXED[name]
+    cfg = config({"device.dw_min": 0.01, "device.up_down": 0.2,
+                  "algorithm.kind": "mixed-precision"}, over)
+    hist, state = _both(lambda: build_mlp(SIZES, cfg, seed=5), batch_size=batch_size, epochs=3)
+    assert hist[-1]["train_loss"] != hist[1]["train_loss"]
+    assert state["fc1.device.array_pulses"] > 0 or cfg.update.mode == "expected"
+    assert state["fc1.tile._counters"][0] == 3 * 37
+
 
 def test_transfer_fallbacks():
     gamma = build_mlp(SIZES, config({"algorithm.kind": "agad", "algorithm.gamma": 0.1}), seed=1)
     assert "gamma" in why_not_compiled(gamma, SoftmaxCrossEntropy(), SGD(gamma, 0.1))
     mp = build_mlp(SIZES, config({"algorithm.kind": "mixed-precision"}), seed=1)
-    assert "mixed precision" in why_not_compiled(mp, SoftmaxCrossEntropy(), SGD(mp, 0.1))
+    assert why_not_compiled(mp, SoftmaxCrossEntropy(), SGD(mp, 0.1)) is None
     x, y, xt, yt = _data()
     with pytest.raises(InputError, match="gamma"):
         fit(gamma, x, y, xt, yt, epochs=1, lr=0.1, fast=True)

@@ -15,19 +15,24 @@ Transfer tiles (:class:`~rramsim.analog.transfer.TransferTile`, gamma = 0): the 
 the slow array C; the update is :meth:`TransferTile.update` written out (choppers, the pulsed
 update of the fast array A in pieces that end at a transfer), and each transfer calls the
 transfer kernels of :mod:`rramsim.kernels.transfer` (``_read_columns``, ``_buffered_transfer``,
-``_apply_counts``) once, in the reference path's order.
+``_apply_counts``) once, in the reference path's order. Mixed-precision tiles
+(:class:`~rramsim.analog.transfer.MixedPrecisionTile`): :meth:`MixedPrecisionTile.update`
+written out around ``_mixed_precision_accumulate`` and ``_apply_counts``.
 
 Layer description (per layer li; ``imeta`` int64 (L, N_IMETA), ``fmeta`` float64 (L, N_FMETA),
-columns named by the constants below). Arrays (AnalogTiles): 0 .. L - 1 are the arrays the layers
-read (the tile, or its slow array C), then the fast arrays A (``imeta[li, FAST]``); array ai's
-arrays are ``arrs[9 ai : 9 ai + 9]`` (``w``, ``w_eff``, ``ref``, ``a_up``, ``a_down``, ``b_up``,
-``b_down``, ``w_min``, ``w_max``, each (n_out, n_cols)) and its streams ``states[4 ai : 4 ai +
-4]`` (forward noise, backward noise, input trains, row streams). A transfer layer's own state
-follows: buffer H, AGAD's mean and reference at ``arrs[imeta[li, T_ARRS] + 0, 1, 2]``; the read
-and chopper streams at ``states[imeta[li, T_STATES] + 0, 1]``; ``phase``, ``in_chop``,
-``out_chop`` (int8) at ``i8s[imeta[li, T_I8] + 0, 1, 2]``; the counters (updates, next column,
-passes; int64 (3,)) at ``i64s[imeta[li, T_I64]]``. ``counters`` (n_arrays, 3) int64 accumulates
-each array's device pulses, bound-management repetitions and update calls.
+columns named by the constants below). Arrays (AnalogTiles): 0 .. L - 1 are the arrays the
+layers read (the tile, its slow array C, or the mixed-precision tile's one array), then the fast
+arrays A (``imeta[li, FAST]``); array ai's arrays are ``arrs[9 ai : 9 ai + 9]`` (``w``,
+``w_eff``, ``ref``, ``a_up``, ``a_down``, ``b_up``, ``b_down``, ``w_min``, ``w_max``, each
+(n_out, n_cols)) and its streams ``states[4 ai : 4 ai + 4]`` (forward noise, backward noise,
+input trains, row streams). A transfer layer's own state follows: buffer H, AGAD's mean and
+reference at ``arrs[imeta[li, T_ARRS] + 0, 1, 2]``; the read and chopper streams at
+``states[imeta[li, T_STATES] + 0, 1]``; ``phase``, ``in_chop``, ``out_chop`` (int8) at
+``i8s[imeta[li, T_I8] + 0, 1, 2]``; the counters (updates, next column, passes; int64 (3,)) at
+``i64s[imeta[li, T_I64]]``. A mixed-precision layer's: chi at ``arrs[imeta[li, T_ARRS]]``, its
+update counter (1,) and the int64 scratch lists rows, cols, counts (n_out n_cols,) at
+``i64s[imeta[li, T_I64] + 0, 1, 2, 3]``. ``counters`` (n_arrays, 3) int64 accumulates each
+array's device pulses, bound-management repetitions and update calls.
 """
 
 import numpy as np
@@ -35,10 +40,15 @@ import numpy as np
 from rramsim.kernels._jit import jit
 from rramsim.kernels.activations import log_likelihood, sigmoid_value, softmax_row
 from rramsim.kernels.mvm import compiled_analog_mvm
-from rramsim.kernels.transfer import _apply_counts, _buffered_transfer, _read_columns
+from rramsim.kernels.transfer import (
+    _apply_counts,
+    _buffered_transfer,
+    _mixed_precision_accumulate,
+    _read_columns,
+)
 from rramsim.kernels.update import compiled_expected_update, compiled_pulsed_update
 
-#: ``imeta`` columns (the transfer ones, from KIND on, are 0 for plain SGD layers).
+#: ``imeta`` columns (the algorithm ones, from KIND on, are 0 for plain SGD layers).
 (MODE, N_IN, N_OUT, BIAS, ACT, INPUT_GRAD, BL, UM, PLM,
  F_PERFECT, F_INP_BITS, F_OUT_BITS, F_NM, F_BM, F_BM_ITER,
  B_PERFECT, B_INP_BITS, B_OUT_BITS, B_NM, B_BM, B_BM_ITER,
@@ -49,13 +59,14 @@ N_IMETA = 35
 (W_SCALE, DW_MIN, CTOC, F_INP_BOUND, F_OUT_BOUND, F_OUT_NOISE,
  B_INP_BOUND, B_OUT_BOUND, B_OUT_NOISE,
  FAST_LR, TRANSFER_LR, THRES_DW, MOMENTUM, CAP, BETA, IN_PROB, OUT_PROB, READ_U, FAST_CTOC,
- APPLY_CTOC) = range(20)
-N_FMETA = 20
+ APPLY_CTOC, MP_EPS) = range(21)
+N_FMETA = 21
 #: ``imeta[:, MODE]`` values (``update.mode``), ``imeta[:, ACT]`` values and
-#: ``imeta[:, KIND]`` values (plain SGD, Tiki-Taka, the buffered kinds ttv2, c-ttv2, agad).
+#: ``imeta[:, KIND]`` values (plain SGD, Tiki-Taka, the buffered kinds ttv2, c-ttv2, agad,
+#: mixed precision).
 PULSED, EXPECTED, IDEAL = 0, 1, 2
 NO_ACT, SIGMOID, RELU = 0, 1, 2
-SGD_KIND, TTV1, BUFFERED = 0, 1, 2
+SGD_KIND, TTV1, BUFFERED, MIXED = 0, 1, 2, 3
 #: ``counters`` columns, per array: device pulses, bound-management repetitions, update calls.
 C_PULSES, C_REPEATS, C_UPDATES = 0, 1, 2
 
@@ -114,30 +125,22 @@ def _update(ai, li, X, D, lr, ctoc, imeta, fmeta, arrs, states):
 
 
 @jit
-def _apply_steps(li, cols, steps, imeta, fmeta, arrs, states):
-    """Whole pulses ``steps[c, i]`` onto device (i, cols[c]) of layer li's slow array, in
-    ``np.nonzero`` order (:meth:`AnalogTile.apply_pulses`); returns the pulses."""
-    k, n_out = steps.shape
-    m = 0
-    for c in range(k):
-        for i in range(n_out):
-            if steps[c, i] != 0:
-                m += 1
+def _apply_list(li, rows, cols, counts, imeta, fmeta, arrs, states):
+    """Whole pulses ``counts[q]`` onto device (rows[q], cols[q]) of array li (the array layer
+    li reads), in list order (:meth:`AnalogTile.apply_pulses`); returns the pulses."""
+    m = rows.shape[0]
     if m == 0:
         return 0
     w, w_eff, ref = arrs[9 * li], arrs[9 * li + 1], arrs[9 * li + 2]
     w_min, w_max = arrs[9 * li + 7], arrs[9 * li + 8]
     if imeta[li, MODE] == IDEAL:
         # dw = counts dw_min at the listed devices; w <- clip(w + dw), every device
-        n_cols = w.shape[1]
+        n_out, n_cols = w.shape
         dw = np.zeros((n_out, n_cols))
         total = 0
-        for c in range(k):
-            for i in range(n_out):
-                n = steps[c, i]
-                if n != 0:
-                    dw[i, cols[c]] += n * fmeta[li, DW_MIN]
-                    total += abs(n)
+        for q in range(m):
+            dw[rows[q], cols[q]] += counts[q] * fmeta[li, DW_MIN]
+            total += abs(counts[q])
         for i in range(n_out):
             for j in range(n_cols):
                 v = w[i, j] + dw[i, j]
@@ -146,6 +149,21 @@ def _apply_steps(li, cols, steps, imeta, fmeta, arrs, states):
                 w[i, j] = v
                 w_eff[i, j] = v - ref[i, j]
         return total
+    return _apply_counts(w, w_eff, ref, arrs[9 * li + 3], arrs[9 * li + 4], arrs[9 * li + 5],
+                         arrs[9 * li + 6], w_min, w_max, fmeta[li, APPLY_CTOC], rows, cols,
+                         counts, states[4 * li + 3])
+
+
+@jit
+def _apply_steps(li, cols, steps, imeta, fmeta, arrs, states):
+    """Whole pulses ``steps[c, i]`` onto device (i, cols[c]) of layer li's slow array, in
+    ``np.nonzero`` order; returns the pulses."""
+    k, n_out = steps.shape
+    m = 0
+    for c in range(k):
+        for i in range(n_out):
+            if steps[c, i] != 0:
+                m += 1
     rows = np.empty(m, dtype=np.int64)
     cs = np.empty(m, dtype=np.int64)
     counts = np.empty(m, dtype=np.int64)
@@ -157,9 +175,42 @@ def _apply_steps(li, cols, steps, imeta, fmeta, arrs, states):
                 cs[m] = cols[c]
                 counts[m] = steps[c, i]
                 m += 1
-    return _apply_counts(w, w_eff, ref, arrs[9 * li + 3], arrs[9 * li + 4], arrs[9 * li + 5],
-                         arrs[9 * li + 6], w_min, w_max, fmeta[li, APPLY_CTOC], rows, cs, counts,
-                         states[4 * li + 3])
+    return _apply_list(li, rows, cs, counts, imeta, fmeta, arrs, states)
+
+
+@jit
+def _mixed_precision_update(li, X, D, lr, imeta, fmeta, arrs, states, i64s, counters):
+    """Layer li's update on a mixed-precision tile (:meth:`MixedPrecisionTile.update`): the
+    digital accumulator chi, its whole pulses after every ``transfer_every``-th sample."""
+    every = imeta[li, TE]
+    t = imeta[li, T_I64]
+    cnt, rows, cols, counts = i64s[t], i64s[t + 1], i64s[t + 2], i64s[t + 3]
+    chi = arrs[imeta[li, T_ARRS]]
+    lr = lr / fmeta[li, W_SCALE]
+    B, n_cols = X.shape
+    n_out = D.shape[1]
+    start = 0
+    while start < B:
+        stop = min(B, start + every - cnt[0] % every)
+        cnt[0] += stop - start
+        due = cnt[0] % every == 0
+        scan = (1 if every == 1 else 2) if due else 0
+        if start == 0 and stop == B:
+            Xc, Dc = X, D
+        else:
+            Xc = np.empty((stop - start, n_cols))
+            Dc = np.empty((stop - start, n_out))
+            for b in range(stop - start):
+                for j in range(n_cols):
+                    Xc[b, j] = X[start + b, j]
+                for i in range(n_out):
+                    Dc[b, i] = D[start + b, i]
+        m = _mixed_precision_accumulate(chi, Xc, Dc, lr, fmeta[li, MP_EPS], scan, rows, cols,
+                                        counts)
+        if m:
+            counters[li, C_PULSES] += _apply_list(li, rows[:m], cols[:m], counts[:m], imeta,
+                                                  fmeta, arrs, states)
+        start = stop
 
 
 @jit
@@ -334,6 +385,9 @@ def _train_batches(x, y, order, start, stop, batch, lr, imeta, fmeta, arrs, stat
                 counters[li, C_PULSES] += _update(li, li, xs[li], ds[li], lr, fmeta[li, CTOC],
                                                   imeta, fmeta, arrs, states)
                 counters[li, C_UPDATES] += 1
+            elif imeta[li, KIND] == MIXED:
+                _mixed_precision_update(li, xs[li], ds[li], lr, imeta, fmeta, arrs, states, i64s,
+                                        counters)
             else:
                 _transfer_update(li, xs[li], ds[li], lr, imeta, fmeta, arrs, states, i8s, i64s,
                                  counters)

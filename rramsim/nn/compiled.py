@@ -12,18 +12,18 @@ reference; the compiled step gives its numbers bit for bit (``tests/test_step.py
 Eligible (:func:`compiled_step` returns None otherwise, with the reason in
 :func:`why_not_compiled`): a :class:`~rramsim.nn.Sequential` of
 :class:`~rramsim.nn.AnalogLinear` layers with ``bias`` 'analog' or 'none', each on a plain
-:class:`~rramsim.analog.tile.AnalogTile` (``algorithm.kind = 'sgd'``) or a
+:class:`~rramsim.analog.tile.AnalogTile` (``algorithm.kind = 'sgd'``), a
 :class:`~rramsim.analog.transfer.TransferTile` (``ttv1``, ``ttv2``, ``c-ttv2``, ``agad``) with
-``algorithm.gamma = 0`` (the network reads the slow array C alone), every array of a
+``algorithm.gamma = 0`` (the network reads the slow array C alone) or a
+:class:`~rramsim.analog.transfer.MixedPrecisionTile`, every array of a
 linear-family device (soft bounds, constant step, linear step), each layer followed by at most
 one :class:`~rramsim.nn.Sigmoid` or :class:`~rramsim.nn.ReLU`, the last one giving the logits;
 :class:`~rramsim.nn.SoftmaxCrossEntropy`; plain :class:`~rramsim.nn.SGD` (no momentum, no weight
-decay). Every update mode, peripheral and transfer setting is supported. Not compiled (the
-layer-by-layer path runs them): ``gamma > 0`` (forward and backward through ``gamma A + C``)
-and :class:`~rramsim.analog.transfer.MixedPrecisionTile`.
+decay). Every update mode, peripheral and algorithm setting is supported, except ``gamma > 0``
+(forward and backward through ``gamma A + C``), which the layer-by-layer path runs.
 
 The kernel keeps every tile's state as the reference path does: arrays, buffers, choppers,
-counters, random streams, and each array's ``pulse_count``, ``bm_repeats`` and
+accumulators, counters, random streams, and each array's ``pulse_count``, ``bm_repeats`` and
 ``update_count`` (its calls of :meth:`AnalogTile.update`, which the saturation check samples).
 """
 
@@ -52,8 +52,15 @@ def _tile_arrays_ok(tile) -> bool:
 def _why_not_tile(tile) -> str | None:
     """Why one layer's tile cannot take the compiled step (None: it can)."""
     if type(tile) is MixedPrecisionTile:
-        return "the tile runs mixed precision (not compiled)"
-    if type(tile) is TransferTile:
+        n = tile.shape[0] * tile.shape[1]
+        own = [(tile.chi, np.float64, tile.shape), (tile._counters, np.int64, (1,)),
+               (tile._rows, np.int64, (n,)), (tile._cols, np.int64, (n,)),
+               (tile._counts, np.int64, (n,))]
+        if any(a.dtype != dt or not a.flags.c_contiguous or a.shape != shape
+               for a, dt, shape in own):
+            return "mixed-precision state arrays not C-contiguous of the tile's dtypes and shapes"
+        arrays = (tile.device,)
+    elif type(tile) is TransferTile:
         if tile.algorithm.gamma:
             return "the tile reads gamma A + C (algorithm.gamma != 0, not compiled)"
         arrays = (tile.fast, tile.slow)
@@ -131,7 +138,8 @@ class CompiledStep:
         L = len(self.analog)
         # the arrays the network reads (layer li's tile, or its slow array C) are 0 .. L - 1,
         # the fast arrays A of the transfer tiles follow
-        reads = [t.slow if type(t) is TransferTile else t for t in (la.tile for la in self.analog)]
+        reads = [t.slow if type(t) is TransferTile else t.device if type(t) is MixedPrecisionTile
+                 else t for t in (la.tile for la in self.analog)]
         fasts = [la.tile.fast for la in self.analog if type(la.tile) is TransferTile]
         #: every AnalogTile the kernel trains, in its array order (counters rows)
         self.arrays = reads + fasts
@@ -168,22 +176,31 @@ class CompiledStep:
                                        io.bound_management, io.bm_max_iter)
                 fmeta[li, f0:f0 + 3] = (dac.bound, adc.bound, io.out_noise)
             if type(layer.tile) is TransferTile:
-                self._describe_transfer(li, layer.tile, L + n_fast, n_fast, imeta, fmeta, arrs,
-                                        states, i8s, i64s)
+                self._describe_transfer(li, layer.tile, L + n_fast, imeta, fmeta, arrs, states,
+                                        i8s, i64s)
                 n_fast += 1
+            elif type(layer.tile) is MixedPrecisionTile:
+                mp = layer.tile
+                imeta[li, [k.KIND, k.TE, k.T_ARRS, k.T_I64]] = (
+                    k.MIXED, mp.algorithm.transfer_every, len(arrs), len(i64s))
+                fmeta[li, [k.MP_EPS, k.APPLY_CTOC]] = (
+                    mp.eps, tile.devices.ctoc if up.mode == "pulsed" else 0.0)
+                arrs.append(mp.chi)
+                for arr in (mp._counters, mp._rows, mp._cols, mp._counts):
+                    i64s.append(arr)
         self.imeta, self.fmeta, self.arrs, self.states = imeta, fmeta, arrs, states
         self.i8s, self.i64s = i8s, i64s
         self._x = self._y = None
 
-    def _describe_transfer(self, li, tile, fa, t, imeta, fmeta, arrs, states, i8s, i64s):
-        """Layer li's transfer settings and state (the t-th transfer tile, fast array fa)."""
+    def _describe_transfer(self, li, tile, fa, imeta, fmeta, arrs, states, i8s, i64s):
+        """Layer li's transfer settings and state (its fast array is array fa)."""
         k, a = self._k, tile.algorithm
         chopped = tile.kind in CHOPPED
         fast = tile.fast
         imeta[li, [k.KIND, k.FAST, k.TE, k.N_READS, k.T_ARRS, k.T_STATES, k.T_I8, k.T_I64,
                    k.CHOPPED, k.DYNAMIC, k.FORGET, k.T_BL, k.PERIOD, k.IN_RANDOM]] = (
             k.TTV1 if tile.kind == "ttv1" else k.BUFFERED, fa, a.transfer_every,
-            a.n_reads_per_transfer, len(arrs), len(states), 3 * t, t, chopped,
+            a.n_reads_per_transfer, len(arrs), len(states), len(i8s), len(i64s), chopped,
             tile.kind == "agad", a.forget_buffer, a.transfer_bl, tile._period, a.in_chop_random)
         mode = tile.config.update.mode
         fmeta[li, [k.FAST_LR, k.TRANSFER_LR, k.THRES_DW, k.MOMENTUM, k.CAP, k.BETA, k.IN_PROB,
