@@ -11,6 +11,12 @@ Preset: softbounds_symmetric at up_down 0.3. Output: JSON (``--out``, default
 out/bench/bench_algorithms.json) and a table.
 
     python studies/bench_algorithms.py [--steps 3000] [--repeats 3]
+
+``--compiled``: instead, seconds per sample of a batch-1 epoch through
+``rramsim.training.fit`` with the compiled step (``fast=True``) and the layer-by-layer path
+(``fast=False``) on ``--steps`` images, for every kind, interleaved; the second of two epochs
+(the first compiles, and its first updates take the reference path in both modes), and the
+ratio of each to compiled SGD (JSON ``bench_algorithms_compiled.json``).
 """
 
 from __future__ import annotations
@@ -59,14 +65,60 @@ def step_seconds(overrides, x, y, steps: int, seed: int = 0) -> float:
     return (time.perf_counter() - t0) / steps
 
 
+def fit_seconds(overrides, x, y, fast: bool, seed: int = 0) -> float:
+    """Seconds per sample of the second batch-1 epoch of ``fit`` on ``x``, ``y`` (lr 0.01)."""
+    from rramsim.config import load_preset
+    from rramsim.networks import build_mlp
+    from rramsim.training import fit
+
+    cfg = load_preset("softbounds_symmetric", ["device.up_down=0.3",
+                                               "reference.sp_method=closed_form", *overrides])
+    model = build_mlp(config=cfg, seed=seed)
+    hist = fit(model, x, y, x[:10], y[:10], epochs=2, batch_size=1, lr=0.01, seed=seed,
+               fast=fast, progress=False)
+    return hist[2]["seconds"] / len(x)
+
+
+def main_compiled(args, x, y):
+    modes = {"compiled": True, "reference": False}
+    times = {(k, m): [] for k in SETTINGS for m in modes}
+    for _ in range(args.repeats):  # interleaved
+        for kind, over in SETTINGS.items():
+            for mode, fast in modes.items():
+                times[kind, mode].append(fit_seconds(over, x, y, fast))
+    best = {key: min(v) for key, v in times.items()}
+    sgd = best["sgd", "compiled"]
+    result = {kind: {mode: {"us_per_sample": [1e6 * t for t in times[kind, mode]],
+                            "best_us_per_sample": 1e6 * best[kind, mode],
+                            "ratio_to_compiled_sgd": best[kind, mode] / sgd}
+                     for mode in modes} for kind in SETTINGS}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench_algorithms_compiled.json").write_text(json.dumps(
+        {"samples": len(x), "repeats": args.repeats, "results": result}, indent=2) + "\n")
+    print(f"{'algorithm':16s} {'compiled us/sample':>19s} {'/ compiled SGD':>15s} "
+          f"{'reference us/sample':>20s} {'/ compiled SGD':>15s} {'speed-up':>9s}")
+    for kind, r in result.items():
+        c, f = r["compiled"], r["reference"]
+        print(f"{kind:16s} {c['best_us_per_sample']:19.0f} {c['ratio_to_compiled_sgd']:15.2f} "
+              f"{f['best_us_per_sample']:20.0f} {f['ratio_to_compiled_sgd']:15.2f} "
+              f"{f['best_us_per_sample'] / c['best_us_per_sample']:9.2f}")
+    print(f"wrote {args.out / 'bench_algorithms_compiled.json'}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", type=Path, default=Path("out/bench"))
+    ap.add_argument("--compiled", action="store_true",
+                    help="fit(fast=True) against fit(fast=False) on --steps images")
     args = ap.parse_args()
     from rramsim.data import train_test
 
+    if args.compiled:
+        x, y, _, _ = train_test(train_subset=args.steps, seed=0)
+        main_compiled(args, x, y)
+        return
     x, y, _, _ = train_test(train_subset=args.steps + 200, seed=0)
     times = {k: [] for k in SETTINGS}
     for _ in range(args.repeats):  # interleaved, so that a busy moment hits every setting

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from conftest import config
 
+from rramsim.analog.tile import AnalogTile
+from rramsim.analog.transfer import MixedPrecisionTile
 from rramsim.errors import InputError
 from rramsim.networks import build_mlp
 from rramsim.nn import SGD, AnalogLinear, ReLU, Sequential, Tanh
@@ -29,15 +31,21 @@ def _state(model):
     for a in model.analog_layers():
         out[a.name + ".pulses"] = a.tile.pulse_count
         out[a.name + ".bm"] = a.tile.bm_repeats
-        out[a.name + ".w_eff"] = a.tile._w_eff.copy()
+        arrays = {"": a.tile} if type(a.tile) is AnalogTile else \
+            {".device": a.tile.device} if type(a.tile) is MixedPrecisionTile else \
+            {".fast": a.tile.fast, ".slow": a.tile.slow}
+        for part, t in arrays.items():
+            out[a.name + part + ".w_eff"] = t._w_eff.copy()
+            out[a.name + part + ".array_pulses"] = t.pulse_count
+            out[a.name + part + ".updates"] = t.update_count
     return out
 
 
-def _both(make, batch_size=1, lr=0.3, epochs=2):
+def _both(make, batch_size=1, lr=0.3, epochs=2, seed=3):
     runs = []
     for fast in (False, True):
         model = make()
-        hist = fit(model, *_data(), epochs=epochs, batch_size=batch_size, lr=lr, seed=3,
+        hist = fit(model, *_data(), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                    fast=fast)
         for rec in hist:
             rec.pop("seconds"), rec.pop("samples_per_second")
@@ -101,6 +109,143 @@ def test_compiled_step_relu_no_bias_and_input_gradient():
         model.input_grad = True
         return model
     _both(make)
+
+
+ZS = {"reference.zero_shift": True, "reference.sp_method": "closed_form"}
+#: Transfer settings: (kind, overrides, batch size); ttv1 and ttv2 need a zero-shifted A.
+TRANSFER = {
+    "ttv1": ("ttv1", {}, 1),
+    "ttv1 every 3, 2 reads, batch 4": ("ttv1", {"algorithm.transfer_every": 3,
+                                                "algorithm.n_reads_per_transfer": 2}, 4),
+    "ttv1 all columns, batch 5": ("ttv1", {"algorithm.n_reads_per_transfer": 20}, 5),
+    "ttv1 expected": ("ttv1", {"update.mode": "expected"}, 1),
+    "ttv1 ideal": ("ttv1", {"update.mode": "ideal"}, 3),
+    "ttv1 perfect io, weight scale": ("ttv1", {"forward.is_perfect": True,
+                                               "backward.is_perfect": True,
+                                               "mapping.weight_scale": 2.5}, 1),
+    "ttv2": ("ttv2", {}, 1),
+    "ttv2 every 2, 3 reads, bl 4, batch 3": ("ttv2", {"algorithm.transfer_every": 2,
+                                                      "algorithm.n_reads_per_transfer": 3,
+                                                      "algorithm.transfer_bl": 4}, 3),
+    "ttv2 keep buffer, cap, momentum": ("ttv2", {"algorithm.forget_buffer": False,
+                                                 "algorithm.buffer_cap": 2.0,
+                                                 "algorithm.momentum": 0.3,
+                                                 "algorithm.transfer_bl": 3}, 1),
+    "ttv2 forget, momentum, rates": ("ttv2", {"algorithm.momentum": 0.5,
+                                              "algorithm.fast_lr": 0.5,
+                                              "algorithm.transfer_lr": 3.0,
+                                              "algorithm.thres_scale": 0.5}, 2),
+    "ttv2 ideal": ("ttv2", {"update.mode": "ideal", "algorithm.transfer_lr": 5.0}, 1),
+    "ttv2 expected, perfect io": ("ttv2", {"update.mode": "expected",
+                                           "forward.is_perfect": True}, 1),
+    "c-ttv2": ("c-ttv2", {}, 1),
+    "c-ttv2 choppers, batch 5": ("c-ttv2", {"algorithm.in_chop_prob": 0.3,
+                                            "algorithm.out_chop_prob": 0.2}, 5),
+    "c-ttv2 regular choppers, every 2": ("c-ttv2", {"algorithm.in_chop_prob": 0.5,
+                                                    "algorithm.in_chop_random": False,
+                                                    "algorithm.transfer_every": 2,
+                                                    "algorithm.n_reads_per_transfer": 2}, 1),
+    "c-ttv2 zero-shifted, keep buffer": ("c-ttv2", {**ZS, "algorithm.forget_buffer": False,
+                                                    "algorithm.out_chop_prob": 0.5}, 3),
+    "c-ttv2 zero_shift_slow, ideal": ("c-ttv2", {"algorithm.zero_shift_slow": True,
+                                                 "reference.sp_method": "closed_form",
+                                                 "update.mode": "ideal"}, 1),
+    "agad": ("agad", {}, 1),
+    "agad tail, choppers, batch 4": ("agad", {"algorithm.tail_weightening": 2.0,
+                                              "algorithm.in_chop_prob": 0.5,
+                                              "algorithm.out_chop_prob": 0.1}, 4),
+    "agad regular choppers, 3 reads": ("agad", {"algorithm.in_chop_prob": 0.25,
+                                                "algorithm.in_chop_random": False,
+                                                "algorithm.n_reads_per_transfer": 3,
+                                                "algorithm.tail_weightening": 20.0}, 1),
+    "agad zero_shift_slow, keep buffer, every 3": ("agad", {"algorithm.zero_shift_slow": True,
+                                                            "reference.sp_method":
+                                                            "closed_form",
+                                                            "algorithm.forget_buffer": False,
+                                                            "algorithm.transfer_every": 3}, 2),
+    "agad zero-shifted, expected": ("agad", {**ZS, "update.mode": "expected",
+                                             "algorithm.transfer_bl": 2}, 1),
+}
+
+
+@pytest.mark.filterwarnings("ignore::rramsim.errors.RramsimWarning")
+@pytest.mark.parametrize("name", list(TRANSFER))
+def test_compiled_step_transfer_tiles(name):
+    """Transfer tiles (gamma = 0) on the compiled step: the same history, both arrays, the
+    buffer, choppers, counters and every stream, bit for bit."""
+    kind, over, batch_size = TRANSFER[name]
+    cfg = config({"device.dw_min": 0.01, "device.up_down": 0.2, "algorithm.kind": kind},
+                 ZS if kind in ("ttv1", "ttv2") else {}, over)
+    model = build_mlp(SIZES, cfg, seed=5)
+    assert why_not_compiled(model, SoftmaxCrossEntropy(), SGD(model, 0.1)) is None
+    # 37 samples: the first epoch runs the reference path (fit's saturation head), the others
+    # the compiled step from the state it left
+    hist, state = _both(lambda: build_mlp(SIZES, cfg, seed=5), batch_size=batch_size, epochs=3)
+    assert hist[-1]["train_loss"] != hist[1]["train_loss"]  # C moved: the network reads C
+    # transfers wrote C (ttv1 counts the pulses of pulsed updates only)
+    assert state["fc1.slow.array_pulses"] > 0 or (kind == "ttv1" and cfg.update.mode != "pulsed")
+    assert state["fc1.tile._counters"][0] == 3 * 37
+    if kind in ("c-ttv2", "agad") and cfg.algorithm.in_chop_random \
+            and cfg.algorithm.in_chop_prob >= 0.3:
+        assert (state["fc1.tile.in_chop"] == -1).any()
+
+
+@pytest.mark.filterwarnings("ignore::rramsim.errors.RramsimWarning")
+def test_compiled_step_mixed_layers():
+    """A ttv1 layer, a mixed-precision layer and an agad layer in one network, the first
+    layer computing its input gradient; and SGD with c-ttv2."""
+    base = {"device.dw_min": 0.01}
+
+    def make():
+        a = AnalogLinear(12, 9, config(base, ZS, {"algorithm.kind": "ttv1"}), seed=1, name="a")
+        b = AnalogLinear(9, 7, config(base, {"algorithm.kind": "mixed-precision"}),
+                         bias="none", seed=2, name="b")
+        c = AnalogLinear(7, 4, config(base, {"algorithm.kind": "agad",
+                                             "algorithm.out_chop_prob": 0.3}), seed=3, name="c")
+        model = Sequential(a, ReLU(), b, c)
+        model.input_grad = True
+        return model
+    _both(make, batch_size=2, epochs=3)
+
+    def make2():
+        a = AnalogLinear(12, 9, config(base), seed=1, name="a")
+        b = AnalogLinear(9, 4, config(base, {"algorithm.kind": "c-ttv2"}), seed=2, name="b")
+        return Sequential(a, ReLU(), b)
+    _both(make2, batch_size=1, epochs=3)
+
+
+MIXED = {
+    "default": ({}, 1),
+    "every 3, batch 4": ({"algorithm.transfer_every": 3}, 4),
+    "granularity, batch 5": ({"algorithm.granularity": 0.004}, 5),
+    "expected": ({"update.mode": "expected", "algorithm.transfer_every": 2}, 1),
+    "ideal, batch 3": ({"update.mode": "ideal"}, 3),
+    "zero_shift_slow, weight scale": ({"algorithm.zero_shift_slow": True,
+                                       "reference.sp_method": "closed_form",
+                                       "mapping.weight_scale": 2.5}, 1),
+}
+
+
+@pytest.mark.filterwarnings("ignore::rramsim.errors.RramsimWarning")
+@pytest.mark.parametrize("name", list(MIXED))
+def test_compiled_step_mixed_precision(name):
+    over, batch_size = MIXED[name]
+    cfg = config({"device.dw_min": 0.01, "device.up_down": 0.2,
+                  "algorithm.kind": "mixed-precision"}, over)
+    hist, state = _both(lambda: build_mlp(SIZES, cfg, seed=5), batch_size=batch_size, epochs=3)
+    assert hist[-1]["train_loss"] != hist[1]["train_loss"]
+    assert state["fc1.device.array_pulses"] > 0 or cfg.update.mode == "expected"
+    assert state["fc1.tile._counters"][0] == 3 * 37
+
+
+def test_transfer_fallbacks():
+    gamma = build_mlp(SIZES, config({"algorithm.kind": "agad", "algorithm.gamma": 0.1}), seed=1)
+    assert "gamma" in why_not_compiled(gamma, SoftmaxCrossEntropy(), SGD(gamma, 0.1))
+    mp = build_mlp(SIZES, config({"algorithm.kind": "mixed-precision"}), seed=1)
+    assert why_not_compiled(mp, SoftmaxCrossEntropy(), SGD(mp, 0.1)) is None
+    x, y, xt, yt = _data()
+    with pytest.raises(InputError, match="gamma"):
+        fit(gamma, x, y, xt, yt, epochs=1, lr=0.1, fast=True)
 
 
 def test_fast_flag_and_fallback():

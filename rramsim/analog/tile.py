@@ -244,8 +244,10 @@ class AnalogTile:
         if mode == "ideal":
             dw = np.zeros(self.shape)
             np.add.at(dw, (rows, cols), counts * self.config.device.dw_min)
-            self.w = np.clip(self.w + dw, self.devices.w_min, self.devices.w_max)
-            self._w_eff = self.w - self.ref
+            # in place: the compiled training step holds these arrays
+            np.add(self.w, dw, out=self.w)
+            np.clip(self.w, self.devices.w_min, self.devices.w_max, out=self.w)
+            np.subtract(self.w, self.ref, out=self._w_eff)
             n = int(np.abs(counts).sum())
         else:
             from rramsim.kernels.transfer import apply_counts
