@@ -139,12 +139,12 @@ def run_toy(spec) -> dict:
     return curves
 
 
-def _tasks(spec, data_dir, part) -> list[dict]:
+def _tasks(spec, data_dir, part, up_down=None) -> list[dict]:
     common = dict(epochs=spec["epochs"], train_subset=spec["train_subset"], batch_size=1,
                   lr=0.01, data_dir=data_dir, preset="softbounds_symmetric", part=part)
     tasks = []
     if part == "mnist":
-        points = [(ud, rs) for ud in spec["up_down"] for rs in spec["reference_std"]]
+        points = [(ud, rs) for ud in (up_down or spec["up_down"]) for rs in spec["reference_std"]]
     else:
         points = [(0.3, 0.0)]
     for label, (tag, over) in MNIST_ALGORITHMS.items():
@@ -221,6 +221,8 @@ def main():
         ap.add_argument("--part", choices=("all", "toy", "mnist", "states", "floor"),
                         default="all", help="which part to run (default all; floor: only the "
                         "15 runs of the issue's floor, which the full MNIST grid reuses)")
+        ap.add_argument("--up-down", type=float, nargs="+", default=None,
+                        help="MNIST part: only these up_down values of the grid (default all)")
 
     args, tag = study_args(__doc__, "training_algorithms", extra=extra)
     spec = QUICK if args.quick else FULL
@@ -239,7 +241,8 @@ def main():
     for part in ("mnist", "states", "floor"):
         if args.part not in ("all", part) or (part == "floor" and args.part == "all"):
             continue
-        runs = run_training_tasks(_tasks(spec, args.data_dir, part), jobs=args.jobs,
+        runs = run_training_tasks(_tasks(spec, args.data_dir, part, args.up_down),
+                                  jobs=args.jobs,
                                   cache_dir=args.out / f"{tag}_runs")
         out[f"{part}_runs"] = runs
         if part in ("mnist", "floor"):
