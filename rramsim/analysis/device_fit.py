@@ -374,11 +374,17 @@ def _fit_law(model, g, d, s, g_min, g_max, read_var=None) -> DeviceLaw:
     law.ctoc_unclipped = law.ctoc
     law.ctoc = min(law.ctoc, CTOC_MAX)
     law.read_noise = math.sqrt(read_var)
-    for mask, attr in ((up, "r2_up"), (down, "r2_down")):
-        v = float(np.var(step[mask]))
-        setattr(law, attr, 1.0 - float(np.mean(e[mask] ** 2)) / v if v > 0 else 0.0)
+    _set_step_r2(law, step, e, d)
     law.residual_std = float(np.std(e))
     return law
+
+
+def _set_step_r2(law: DeviceLaw, step: np.ndarray, e: np.ndarray, d: np.ndarray) -> None:
+    """``law.r2_up``, ``law.r2_down``: the share of the variance of the steps (normalised
+    units) of each direction (``d`` +1 / -1) that the law explains (residuals ``e``)."""
+    for mask, attr in ((d > 0, "r2_up"), (d < 0, "r2_down")):
+        v = float(np.var(step[mask]))
+        setattr(law, attr, 1.0 - float(np.mean(e[mask] ** 2)) / v if v > 0 else 0.0)
 
 
 def _bounds_of(model, g, d, s):
@@ -493,8 +499,10 @@ def _fit_trajectory(model: str, trace: Trace, keep=None) -> tuple[DeviceLaw, flo
         lo, hi = th[0], th[1]
         return (lo + (path(th) + 1.0) / 2.0 * (hi - lo) - u)[mask]
 
-    w_of = lambda x: -1.0 + 2.0 * ((x - c) / sc - (lo0 - c) / sc) / ((hi0 - lo0) / sc)  # noqa: E731
-    start0 = np.clip(w_of(gs[np.r_[0, restarts]]), -1.0, 1.0)
+    # the start weights in the optimiser's scaled units (this form, not _to_w, is the one the
+    # committed study results were fitted with: the optimiser's end point follows its start)
+    u_start, u_lo0, u_hi0 = (gs[np.r_[0, restarts]] - c) / sc, (lo0 - c) / sc, (hi0 - c) / sc
+    start0 = np.clip(-1.0 + 2.0 * (u_start - u_lo0) / (u_hi0 - u_lo0), -1.0, 1.0)
     th0 = np.r_[(lo0 - c) / sc, (hi0 - c) / sc, start0,
                 np.clip(p_up0, lo_p, hi_p), np.clip(p_dn0, lo_p, hi_p)]
     # A bound far outside the measured conductances is not identified by the trace: the
@@ -558,10 +566,7 @@ def _trajectory_noise(law: DeviceLaw, path: np.ndarray, reads_w: np.ndarray,
     law.short_range_var = max(float(icpt) - 2.0 * read_var, 0.0)
     law.r2_reads = 1.0 - float(np.var(r)) / max(float(np.var(reads_w)), 1e-300)
     step = np.diff(reads_w)
-    e = step - np.where(pulses[1:] > 0, mu, -mu)
-    for m, attr in ((pulses[1:] > 0, "r2_up"), (pulses[1:] < 0, "r2_down")):
-        v = float(np.var(step[m]))
-        setattr(law, attr, 1.0 - float(np.mean(e[m] ** 2)) / v if v > 0 else 0.0)
+    _set_step_r2(law, step, step - np.where(pulses[1:] > 0, mu, -mu), pulses[1:])
     law.residual_std = float(np.std(r))
 
 

@@ -187,30 +187,40 @@ def _mixed_precision_update(li, X, D, lr, imeta, fmeta, arrs, states, i64s, coun
     cnt, rows, cols, counts = i64s[t], i64s[t + 1], i64s[t + 2], i64s[t + 3]
     chi = arrs[imeta[li, T_ARRS]]
     lr = lr / fmeta[li, W_SCALE]
-    B, n_cols = X.shape
-    n_out = D.shape[1]
+    B = X.shape[0]
     start = 0
     while start < B:
         stop = min(B, start + every - cnt[0] % every)
         cnt[0] += stop - start
         due = cnt[0] % every == 0
         scan = (1 if every == 1 else 2) if due else 0
-        if start == 0 and stop == B:
-            Xc, Dc = X, D
-        else:
-            Xc = np.empty((stop - start, n_cols))
-            Dc = np.empty((stop - start, n_out))
-            for b in range(stop - start):
-                for j in range(n_cols):
-                    Xc[b, j] = X[start + b, j]
-                for i in range(n_out):
-                    Dc[b, i] = D[start + b, i]
+        no_chop = np.empty(0, dtype=np.int8)
+        Xc, Dc = _samples(X, D, start, stop, no_chop, no_chop, False)
         m = _mixed_precision_accumulate(chi, Xc, Dc, lr, fmeta[li, MP_EPS], scan, rows, cols,
                                         counts)
         if m:
             counters[li, C_PULSES] += _apply_list(li, rows[:m], cols[:m], counts[:m], imeta,
                                                   fmeta, arrs, states)
         start = stop
+
+
+@jit
+def _samples(X, D, start, stop, in_chop, out_chop, chopped):
+    """Samples ``start:stop`` of X (B, n_cols) and D (B, n_out), each column times its chopper
+    sign (``in_chop``, ``out_chop``) when ``chopped``; X and D themselves when that is all of
+    them unchanged, copies otherwise."""
+    B, n_cols = X.shape
+    n_out = D.shape[1]
+    if start == 0 and stop == B and not chopped:
+        return X, D
+    Xc = np.empty((stop - start, n_cols))
+    Dc = np.empty((stop - start, n_out))
+    for b in range(stop - start):
+        for j in range(n_cols):
+            Xc[b, j] = X[start + b, j] * in_chop[j] if chopped else X[start + b, j]
+        for i in range(n_out):
+            Dc[b, i] = D[start + b, i] * out_chop[i] if chopped else D[start + b, i]
+    return Xc, Dc
 
 
 @jit
@@ -271,21 +281,11 @@ def _transfer_update(li, X, D, lr, imeta, fmeta, arrs, states, i8s, i64s, counte
     chopped = imeta[li, CHOPPED] != 0
     in_chop, out_chop = i8s[imeta[li, T_I8] + 1], i8s[imeta[li, T_I8] + 2]
     fast_lr = fmeta[li, FAST_LR] * lr
-    B, n_cols = X.shape
-    n_out = D.shape[1]
+    B = X.shape[0]
     start = 0
     while start < B:
         stop = min(B, start + te - cnt[0] % te)
-        if start == 0 and stop == B and not chopped:
-            Xc, Dc = X, D
-        else:
-            Xc = np.empty((stop - start, n_cols))
-            Dc = np.empty((stop - start, n_out))
-            for b in range(stop - start):
-                for j in range(n_cols):
-                    Xc[b, j] = X[start + b, j] * in_chop[j] if chopped else X[start + b, j]
-                for i in range(n_out):
-                    Dc[b, i] = D[start + b, i] * out_chop[i] if chopped else D[start + b, i]
+        Xc, Dc = _samples(X, D, start, stop, in_chop, out_chop, chopped)
         counters[fa, C_PULSES] += _update(fa, li, Xc, Dc, fast_lr, fmeta[li, FAST_CTOC], imeta,
                                           fmeta, arrs, states)
         counters[fa, C_UPDATES] += 1
