@@ -6,6 +6,7 @@ Question: seconds for one full epoch (60,000 images) of the 784-256-128-10 sigmo
   pulse length managed per update),
 - in floating point (batch 1, and batch 64), with numpy layers and on the compiled path (the
   analog layers with perfect reads and ideal updates: the same SGD in float64),
+- each analog setting also with the analog products in float32 (``product_dtype``),
 - each analog setting also through the layer-by-layer reference path (``fit(fast=False)``;
   the default takes the compiled training step, ``rramsim.nn.compiled``), so the ratio of the
   two is measured in one run; ``--baseline-src DIR`` also times the analog settings with the
@@ -48,6 +49,15 @@ FLOAT_AS_IDEAL = ("forward.is_perfect=true", "backward.is_perfect=true", "update
                   "device.w_min=-1000", "device.w_max=1000", "device.up_down=0",
                   "device.dw_min_dtod=0", "device.up_down_dtod=0", "device.w_min_dtod=0",
                   "device.w_max_dtod=0", "device.dw_min_ctoc=0")
+#: The analog settings with the products in float32 (``product_dtype``; not in earlier
+#: packages, so the baseline skips them).
+F32 = ("forward.product_dtype=float32", "backward.product_dtype=float32")
+SETTINGS.update({
+    "analog_batch1_lr0.01_f32": dict(analog=True, batch_size=1, lr=0.01, overrides=F32,
+                                     new=True),
+    "analog_batch64_lr0.05_plm_f32": dict(
+        analog=True, batch_size=64, lr=0.05,
+        overrides=("update.pulse_length_management=true",) + F32, new=True)})
 SETTINGS.update({
     "float_batch1_lr0.01_compiled": dict(analog=True, batch_size=1, lr=0.01,
                                          overrides=FLOAT_AS_IDEAL),
@@ -62,7 +72,8 @@ def measure(subset: int) -> dict:
     out = {}
     baseline = os.environ.get("RRAMSIM_BENCH_BASELINE") == "1"
     for name, s in SETTINGS.items():
-        if baseline and (not s["analog"] or "fast" in s or name.startswith("float")):
+        if baseline and (not s["analog"] or "fast" in s or "new" in s
+                         or name.startswith("float")):
             continue  # an earlier package: only its (reference) analog path
         cfg = load_preset("softbounds_symmetric", list(s["overrides"])) if s["analog"] else None
         # one short warm-up run compiles (or loads) every kernel
@@ -113,6 +124,9 @@ def main():
                                       else f"{'':20s}" for r in results.values()))
     for key, r in results.items():
         for name in ("analog_batch1_lr0.01", "analog_batch64_lr0.05_plm"):
+            if name in r and name + "_f32" in r:
+                print(f"{key} {name}: float32 / float64 products "
+                      f"{r[name + '_f32']['epoch_seconds_60k'] / r[name]['epoch_seconds_60k']:.2f}")
             ref = r.get(name + "_reference")
             base = results.get(key + "_baseline", {}).get(name)
             new = r.get(name)

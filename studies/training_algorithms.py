@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import json
 
-from rramsim.config import TileConfig
+from rramsim.config import TileConfig, load_preset
 from rramsim.experiments.algorithms import offset_toy
 from rramsim.experiments.mnist import run_training_tasks
 from rramsim.experiments.runner import study_args
@@ -106,6 +106,9 @@ MNIST_ALGORITHMS = {
     "mixed precision": ("mp", {"algorithm.kind": "mixed-precision"}),
 }
 
+#: The MNIST parts' device preset (its up_down, dw_min and reference error set per run).
+PRESET = "softbounds_symmetric"
+
 #: The issue's floor: the best of c-TTv2 and AGAD on up_down 0.5 devices with a reference
 #: error of 0.1 against SGD on the symmetric device, 10 epochs, 3 seeds (label -> (up_down,
 #: reference_std)), and the two without any zero-shifting (no programmed reference, so no
@@ -141,7 +144,7 @@ def run_toy(spec) -> dict:
 
 def _tasks(spec, data_dir, part, up_down=None) -> list[dict]:
     common = dict(epochs=spec["epochs"], train_subset=spec["train_subset"], batch_size=1,
-                  lr=0.01, data_dir=data_dir, preset="softbounds_symmetric", part=part)
+                  lr=0.01, data_dir=data_dir, preset=PRESET, part=part)
     tasks = []
     if part == "mnist":
         points = [(ud, rs) for ud in (up_down or spec["up_down"]) for rs in spec["reference_std"]]
@@ -155,6 +158,7 @@ def _tasks(spec, data_dir, part, up_down=None) -> list[dict]:
         zs = over.get("reference.zero_shift", False) or over.get("algorithm.zero_shift_slow",
                                                                   False)
         dws = spec["dw_min"] if part == "states" else [None]
+        default_dw = load_preset(PRESET).device.dw_min
         for ud, rs in points:
             if rs and not zs:
                 continue  # the reference error is that of the zero-shift
@@ -164,6 +168,8 @@ def _tasks(spec, data_dir, part, up_down=None) -> list[dict]:
                                       "reference.sp_method": spec["sp_method"]})
                     # the floor's runs are runs of the MNIST grid: same name, same cache
                     name = f"{'mnist' if part == 'floor' else part}_{tag}_ud{ud}_rs{rs}_seed{s}"
+                    if dw == default_dw:  # the preset's own step: the MNIST grid's run
+                        name, dw = name.replace("states_", "mnist_", 1), None
                     if dw is not None:
                         o["device.dw_min"] = dw
                         name += f"_dw{dw}"
@@ -204,12 +210,13 @@ def floor_check(rows, spec) -> dict:
 
 
 def summarise_states(runs, spec) -> dict:
+    default_dw = load_preset(PRESET).device.dw_min  # the runs of the MNIST grid
     curves = {}
     for label in MNIST_ALGORITHMS:
         rows = []
         for dw in spec["dw_min"]:
             accs = [r["final_test_accuracy"] for r in runs if r["label"] == label
-                    and r["dw_min"] == dw]
+                    and (r["dw_min"] if r["dw_min"] is not None else default_dw) == dw]
             if accs:
                 rows.append(dict(dw_min=dw, **summary_stats(accs)))
         curves[label] = rows
@@ -223,6 +230,9 @@ def main():
                         "15 runs of the issue's floor, which the full MNIST grid reuses)")
         ap.add_argument("--up-down", type=float, nargs="+", default=None,
                         help="MNIST part: only these up_down values of the grid (default all)")
+        ap.add_argument("--cached-only", action="store_true",
+                        help="run nothing: figures and JSON from the finished runs in the "
+                        "run folder (the others are listed and left out)")
 
     args, tag = study_args(__doc__, "training_algorithms", extra=extra)
     spec = QUICK if args.quick else FULL
@@ -242,8 +252,10 @@ def main():
         if args.part not in ("all", part) or (part == "floor" and args.part == "all"):
             continue
         runs = run_training_tasks(_tasks(spec, args.data_dir, part, args.up_down),
-                                  jobs=args.jobs,
-                                  cache_dir=args.out / f"{tag}_runs")
+                                  jobs=args.jobs, cache_dir=args.out / f"{tag}_runs",
+                                  cached_only=args.cached_only)
+        if not runs:
+            continue
         out[f"{part}_runs"] = runs
         if part in ("mnist", "floor"):
             rows = summarise_mnist(runs, spec)

@@ -528,7 +528,7 @@ def quantize(v: float, bound: float, bits: int) -> float:
 
 
 def analog_mvm(M, X, inp_bits, inp_bound, out_bits, out_bound, out_noise, noise_management,
-               bound_management, bm_max_iter, state):
+               bound_management, bm_max_iter, f32, state):
     """Twin of ``kernels.mvm._analog_mvm``: ``Y = X M^T`` through the peripherals, per sample::
 
         s = max|x_b| (noise management) or 1;   s == 0 -> y_b = 0 (nothing drawn)
@@ -537,10 +537,13 @@ def analog_mvm(M, X, inp_bits, inp_bound, out_bits, out_bound, out_noise, noise_
             stop unless bound management is on and some |v_i| >= out_bound
         y_b = y * s * 2^k
 
-    Noise from ``state[0]``, sample-major, output order, fresh for every repetition. Returns
+    Noise from ``state[0]``, sample-major, output order, fresh for every repetition. ``f32``:
+    ``M u`` with M and u rounded to float32 and the sum kept in float32. Returns
     ``(Y, repeats)``.
     """
     B, n_in = X.shape
+    if f32:
+        M = np.asarray(M, dtype=np.float32)
     n_out = M.shape[0]
     Y = np.zeros((B, n_out))
     repeats = 0
@@ -556,9 +559,15 @@ def analog_mvm(M, X, inp_bits, inp_bound, out_bits, out_bound, out_noise, noise_
             y = []
             saturated = False
             for i in range(n_out):
-                v = 0.0
-                for j in range(n_in):
-                    v += float(M[i, j]) * u[j]
+                if f32:
+                    v = np.float32(0.0)
+                    for j in range(n_in):
+                        v = np.float32(v + M[i, j] * np.float32(u[j]))
+                    v = float(v)
+                else:
+                    v = 0.0
+                    for j in range(n_in):
+                        v += float(M[i, j]) * u[j]
                 if out_noise > 0.0:
                     v += out_noise * next_normal(state, 0)
                 saturated = saturated or abs(v) >= out_bound

@@ -74,7 +74,7 @@ def _inputs(rs, B=6, n_in=5):
 def test_analog_mvm_matches_twin(rng, bits, nm, bm, noise):
     M = rng.uniform(-0.6, 0.6, size=(4, 5))
     X = _inputs(rng)
-    args = (bits[0], 1.0, bits[1], 2.0, noise, nm, bm, 6)
+    args = (bits[0], 1.0, bits[1], 2.0, noise, nm, bm, 6, False)
     state = stream_states(1, 1)
     twin = state.copy()
     Y, rep = _analog_mvm(M, X, *args, state)
@@ -90,6 +90,47 @@ def test_analog_mvm_matches_twin(rng, bits, nm, bm, noise):
     Zt, rep_t = naive.analog_mvm(M.T, D, *args, twin)
     np.testing.assert_allclose(Z, Zt, rtol=0, atol=1e-12)
     assert rep == rep_t
+
+
+@pytest.mark.parametrize("bm", [True, False])
+def test_float32_product_matches_twin(rng, bm):
+    """``f32``: the product in single precision. Against the twin's float32 loop (BLAS sums in
+    another order: equal to float32 rounding); the ADC's decisions are the twin's; the random
+    streams are the same."""
+    M = rng.uniform(-0.6, 0.6, size=(4, 5))
+    X = _inputs(rng)
+    for bits in ((0, 0), (7, 9)):
+        args = (bits[0], 1.0, bits[1], 2.0, 0.06, True, bm, 6, True)
+        state, twin = stream_states(4, 1), stream_states(4, 1)
+        Y, rep = _analog_mvm(M, X, *args, state)
+        Yt, rep_t = naive.analog_mvm(M, X, *args, twin)
+        scale = np.abs(X).max() * 2.0 ** rep  # noise management and bound management
+        if bits == (0, 0):
+            np.testing.assert_allclose(Y, Yt, rtol=0, atol=1e-6 * scale)
+        else:  # a float32 sum may round to the other ADC level than the twin's: rarely
+            assert np.mean(np.abs(Y - Yt) < 1e-9 * scale) > 0.9
+        assert rep == rep_t
+        np.testing.assert_array_equal(state, twin)
+
+
+def test_float32_product_reaches_the_kernel(rng):
+    """``product_dtype`` goes from the configuration through the tile to the kernel: with
+    ideal converters and no noise the float32 result is the float32 product, not the float64
+    one (they differ in the low bits), and it agrees with the float64 one to float32 rounding."""
+    M = rng.uniform(-1, 1, size=(64, 300))
+    X = rng.uniform(-1, 1, size=(8, 300))
+    io64 = IOConfig(**QUIET, out_bound=1e3, noise_management=False, inp_bound=2.0)
+    io32 = IOConfig(**QUIET, out_bound=1e3, noise_management=False, inp_bound=2.0,
+                    product_dtype="float32")
+    Y64, _ = analog_mvm(M, X, io64, stream_states(0, 1))
+    Y32, _ = analog_mvm(M, X, io32, stream_states(0, 1))
+    np.testing.assert_allclose(Y64, X @ M.T, rtol=0, atol=1e-12)
+    assert np.any(Y32 != Y64)
+    np.testing.assert_allclose(Y32, X @ M.T, rtol=0, atol=1e-4)
+    exact32 = (X.astype(np.float32) @ M.T.astype(np.float32)).astype(np.float64)
+    np.testing.assert_allclose(Y32, exact32, rtol=0, atol=1e-5)
+    with pytest.raises(ConfigError, match="product_dtype"):
+        IOConfig(product_dtype="float16")
 
 
 def test_dac_quantisation_oracle(rng):

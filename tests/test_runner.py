@@ -30,6 +30,17 @@ def test_cache_is_used_and_results_keep_task_order(tmp_path):
     assert [r["value"] for r in again] == [9, -1, 1, 0]
 
 
+def test_cached_only_runs_nothing_and_names_what_is_missing(tmp_path):
+    tasks = [{"name": f"t{i}", "x": i} for i in range(4)]
+    run_tasks(tasks[1:3], square, jobs=0, cache_dir=tmp_path, progress=None)
+    lines = []
+    got = run_tasks(tasks, square, jobs=0, cache_dir=tmp_path, progress=lines.append,
+                    cached_only=True)
+    assert [r["name"] for r in got] == ["t1", "t2"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t1.json", "t2.json"]  # none run
+    assert lines == ["2 of 4 runs not done yet (left out): t0, t3"]
+
+
 def test_unreadable_cache_file_is_reported_and_redone(tmp_path):
     tasks = [{"name": "a", "x": 3}, {"name": "b", "x": 4}]
     (tmp_path / "a.json").write_text('{"name": "a", "val')  # truncated by a crash

@@ -74,6 +74,8 @@ SETTINGS = {
     "no bm, noisy": {"forward.bound_management": False, "backward.bound_management": False,
                      "forward.out_noise": 0.2, "forward.out_bound": 0.1},
     "weight scale": {"mapping.weight_scale": 2.5},
+    "float32 products": {"forward.product_dtype": "float32", "backward.product_dtype": "float32",
+                         "forward.out_bound": 0.5},
     "zero-shifted reference": {"reference.zero_shift": True, "reference.sp_method":
                                "closed_form", "device.up_down": 0.3},
 }

@@ -78,9 +78,10 @@ def _describe_training(res: dict) -> str:
 
 
 def run_training_tasks(tasks: list[dict], jobs: int = 1, cache_dir=None,
-                       progress=print) -> list[dict]:
+                       progress=print, cached_only: bool = False) -> list[dict]:
     """Run MNIST-MLP training tasks (:func:`_run_training_task`: ``name``, ``preset``,
     ``overrides``, ``epochs``, ``batch_size``, ``lr``, ``train_subset``, ``seed``, ``data_dir``,
-    ``record_weights``) through :func:`rramsim.experiments.runner.run_tasks`."""
+    ``record_weights``) through :func:`rramsim.experiments.runner.run_tasks` (``cached_only``:
+    only the finished ones, nothing run)."""
     return run_tasks(tasks, _run_training_task, jobs=jobs, cache_dir=cache_dir,
-                     progress=progress, describe=_describe_training)
+                     progress=progress, describe=_describe_training, cached_only=cached_only)

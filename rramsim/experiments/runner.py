@@ -133,7 +133,8 @@ def _duration(seconds: float) -> str:
 
 def run_tasks(tasks: list[dict], runner, jobs: int = 1, cache_dir=None, progress=print,
               describe=None, executor=None, redo: Callable[[dict], bool] | None = None,
-              failed: Callable[[dict], bool] | None = None) -> list[dict]:
+              failed: Callable[[dict], bool] | None = None,
+              cached_only: bool = False) -> list[dict]:
     """Run ``runner`` on every task; return the results in the order of ``tasks``.
 
     Parameters
@@ -152,6 +153,8 @@ def run_tasks(tasks: list[dict], runner, jobs: int = 1, cache_dir=None, progress
     redo : ``redo(record) -> bool``: a cached record for which it is true is run again
         (e.g. failed sweep points with ``--retry-failed``)
     failed : ``failed(result) -> bool``: counts a result as failed in the progress lines
+    cached_only : run nothing: return the records already in ``cache_dir`` (in task order),
+        leaving out the tasks not done yet (a summary of a run still going or stopped)
     """
     names = [t["name"] for t in tasks]
     if len(set(names)) != len(names):
@@ -167,6 +170,11 @@ def run_tasks(tasks: list[dict], runner, jobs: int = 1, cache_dir=None, progress
             results[t["name"]] = cached
         else:
             todo.append(t)
+    if cached_only:
+        if todo and progress:
+            progress(f"{len(todo)} of {len(tasks)} runs not done yet (left out): "
+                     + ", ".join(t["name"] for t in todo[:3]) + (", ..." if len(todo) > 3 else ""))
+        return [results[t["name"]] for t in tasks if t["name"] in results]
     executor = executor or local_executor(jobs)
     describe = describe or (lambda res: "done")
     failed = failed or (lambda res: False)

@@ -49,7 +49,7 @@ def _dac(X, scale, inp_bound, inp_bits):
 
 @jit
 def _analog_mvm(M, X, inp_bits, inp_bound, out_bits, out_bound, out_noise, noise_management,
-                bound_management, bm_max_iter, state):
+                bound_management, bm_max_iter, f32, state):
     """``Y = M X^T`` through the peripherals, per sample b::
 
         s   = max|x_b| (noise management) or 1
@@ -59,7 +59,9 @@ def _analog_mvm(M, X, inp_bits, inp_bound, out_bits, out_bound, out_noise, noise
             y_b = ADC(v) * s * 2^k
 
     M (n_out, n_in) (any layout), X (B, n_in); noise from stream ``state[0]`` in sample-major
-    order. Returns Y (B, n_out) and the number of bound-management repetitions (int).
+    order. ``f32``: the products ``M u`` in single precision (M and the DAC outputs rounded to
+    float32, the sums accumulated in float32 by BLAS, the result widened back; everything else
+    in float64). Returns Y (B, n_out) and the number of bound-management repetitions (int).
     """
     B, n_in = X.shape
     n_out = M.shape[0]
@@ -73,7 +75,15 @@ def _analog_mvm(M, X, inp_bits, inp_bound, out_bits, out_bound, out_noise, noise
     U = _dac(X, scale, inp_bound, inp_bits)
     inp_step = level_step(inp_bound, inp_bits)
     out_step = level_step(out_bound, out_bits)
-    V = np.dot(U, M.T)
+    if f32:
+        # one float32 copy of the weights per call (C order, so BLAS gets a plain matrix)
+        M32 = np.ascontiguousarray(M).astype(np.float32)
+        V = np.dot(U.astype(np.float32), M32.T).astype(np.float64)
+        u32 = np.empty(n_in, dtype=np.float32)
+    else:
+        M32 = np.empty((0, 0), dtype=np.float32)
+        V = np.dot(U, M.T)
+        u32 = np.empty(0, dtype=np.float32)
     Y = np.zeros((B, n_out))
     repeats = 0
     u = np.empty(n_in)
@@ -88,7 +98,12 @@ def _analog_mvm(M, X, inp_bits, inp_bound, out_bits, out_bound, out_noise, noise
                 inv = factor / scale[b]
                 for j in range(n_in):
                     u[j] = quantize(X[b, j] * inv, inp_bound, inp_bits, inp_step)
-                v = np.dot(M, u)
+                if f32:
+                    for j in range(n_in):
+                        u32[j] = u[j]
+                    v = np.dot(M32, u32).astype(np.float64)
+                else:
+                    v = np.dot(M, u)
                 repeats += 1
             saturated = False
             for i in range(n_out):
@@ -117,7 +132,9 @@ def analog_mvm(M, X, dac, adc, io, state):
     ``dac`` and ``adc`` are symmetric converters (``bits`` and ``bound`` attributes, the
     ``2**bits - 1``-level convention of :class:`rramsim.analog.converters.SymmetricConverter`,
     which :func:`quantize` computes here); ``io`` (an :class:`~rramsim.config.IOConfig`, read
-    by attribute) gives the output noise and the noise and bound management. Returns
+    by attribute) gives the output noise, the noise and bound management and the product's
+    precision (``product_dtype``). Returns
     ``(Y, repeats)``."""
     return _analog_mvm(M, X, dac.bits, dac.bound, adc.bits, adc.bound, io.out_noise,
-                       io.noise_management, io.bound_management, io.bm_max_iter, state)
+                       io.noise_management, io.bound_management, io.bm_max_iter,
+                       io.product_dtype == "float32", state)

@@ -53,8 +53,8 @@ from rramsim.kernels.update import compiled_expected_update, compiled_pulsed_upd
  F_PERFECT, F_INP_BITS, F_OUT_BITS, F_NM, F_BM, F_BM_ITER,
  B_PERFECT, B_INP_BITS, B_OUT_BITS, B_NM, B_BM, B_BM_ITER,
  KIND, FAST, TE, N_READS, T_ARRS, T_STATES, T_I8, T_I64, CHOPPED, DYNAMIC, FORGET, T_BL,
- PERIOD, IN_RANDOM) = range(35)
-N_IMETA = 35
+ PERIOD, IN_RANDOM, F_F32, B_F32) = range(37)
+N_IMETA = 37
 #: ``fmeta`` columns.
 (W_SCALE, DW_MIN, CTOC, F_INP_BOUND, F_OUT_BOUND, F_OUT_NOISE,
  B_INP_BOUND, B_OUT_BOUND, B_OUT_NOISE,
@@ -84,7 +84,8 @@ def _pass(li, M, X, imeta, fmeta, state, forward):
         Y, rep = compiled_analog_mvm(M, X, imeta[li, F_INP_BITS + o], fmeta[li, F_INP_BOUND + fo],
                                      imeta[li, F_OUT_BITS + o], fmeta[li, F_OUT_BOUND + fo],
                                      fmeta[li, F_OUT_NOISE + fo], imeta[li, F_NM + o] != 0,
-                                     imeta[li, F_BM + o] != 0, imeta[li, F_BM_ITER + o], state)
+                                     imeta[li, F_BM + o] != 0, imeta[li, F_BM_ITER + o],
+                                     imeta[li, F_F32 if forward else B_F32] != 0, state)
     ws = fmeta[li, W_SCALE]
     if ws != 1.0:
         Y *= ws

@@ -168,12 +168,13 @@ class CompiledStep:
                                  up.update_management, up.pulse_length_management)
             fmeta[li, [k.W_SCALE, k.DW_MIN, k.CTOC]] = (tile.weight_scale, cfg.device.dw_min,
                                                       tile.devices.ctoc)
-            for io, (dac, adc), i0, f0 in ((cfg.forward, tile.forward_converters, k.F_PERFECT,
-                                            k.F_INP_BOUND),
-                                           (cfg.backward, tile.backward_converters,
-                                            k.B_PERFECT, k.B_INP_BOUND)):
+            for io, (dac, adc), i0, f0, i32 in ((cfg.forward, tile.forward_converters,
+                                                 k.F_PERFECT, k.F_INP_BOUND, k.F_F32),
+                                                (cfg.backward, tile.backward_converters,
+                                                 k.B_PERFECT, k.B_INP_BOUND, k.B_F32)):
                 imeta[li, i0:i0 + 6] = (io.is_perfect, dac.bits, adc.bits, io.noise_management,
                                        io.bound_management, io.bm_max_iter)
+                imeta[li, i32] = io.product_dtype == "float32"
                 fmeta[li, f0:f0 + 3] = (dac.bound, adc.bound, io.out_noise)
             if type(layer.tile) is TransferTile:
                 self._describe_transfer(li, layer.tile, L + n_fast, imeta, fmeta, arrs, states,
