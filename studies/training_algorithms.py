@@ -13,7 +13,8 @@ need (a reference at the symmetry point, many device states)? Three parts:
    zero-shifting, c-TTv2, AGAD (without and with zero-shifting) and mixed precision,
    ``up_down`` in {0, 0.3, 0.5}, reference programming error ``reference_std`` in {0, 0.1}
    (the arms with zero-shifting; the others keep the mid-value reference);
-3. **number of states**: ``dw_min`` from 0.001 to 0.05 at ``up_down = 0.3``.
+3. **number of states**: ``dw_min`` from 0.001 to 0.05 at ``up_down = 0.3`` (in full: one arm
+   per algorithm, ``STATES_ARMS``).
 
 Preset: ``softbounds_symmetric`` with ``--set device.up_down=...``; the toy device and every
 algorithm's settings are the dictionaries below (``TOY_DEVICE``, ``TOY_ALGORITHMS``,
@@ -31,6 +32,7 @@ Outputs (``--out``, default ``plots/``; ``<tag>`` is ``training_algorithms`` or
 
     python studies/training_algorithms.py --part toy   # 5 algorithms x 3 offsets x 3 seeds
     python studies/training_algorithms.py              # all parts in full (many hours)
+    python studies/training_algorithms.py --part mnist --cached-only   # what is done so far
     python studies/training_algorithms.py --quick --part mnist    # minutes: 1 seed, 2 epochs
     python studies/training_algorithms.py --quick --part states   # minutes
 """
@@ -116,13 +118,20 @@ PRESET = "softbounds_symmetric"
 FLOOR = {"SGD": (0.0, 0.0), "c-TTv2 + ZS(C)": (0.5, 0.1), "AGAD + ZS(C)": (0.5, 0.1),
          "c-TTv2": (0.5, 0.0), "AGAD": (0.5, 0.0)}
 
+#: The number-of-states part in full: one arm per algorithm, each in the variant that needs no
+#: more than the algorithm claims (SGD with and without zero-shifting for scale), 6 step sizes x
+#: 3 seeds x 10 epochs (the quick run takes every arm).
+STATES_ARMS = ("SGD", "SGD + ZS", "TTv1 + ZS", "TTv2 + ZS", "c-TTv2 + ZS", "AGAD + ZS(C)",
+               "mixed precision")
+
 FULL = dict(toy_seeds=[0, 1, 2], toy_updates=30000, toy_every=500, seeds=[0, 1, 2], epochs=10,
             train_subset=None, up_down=[0.0, 0.3, 0.5], reference_std=[0.0, 0.1],
             dw_min=[0.001, 0.002, 0.005, 0.01, 0.02, 0.05], report_epochs=[3, 10],
-            sp_method="pulses")
+            sp_method="pulses", states_arms=list(STATES_ARMS))
 QUICK = dict(toy_seeds=[0], toy_updates=6000, toy_every=250, seeds=[0], epochs=2,
              train_subset=20000, up_down=[0.0, 0.5], reference_std=[0.0, 0.1],
-             dw_min=[0.001, 0.01, 0.05], report_epochs=[1, 2], sp_method="closed_form")
+             dw_min=[0.001, 0.01, 0.05], report_epochs=[1, 2], sp_method="closed_form",
+             states_arms=None)
 
 
 def run_toy(spec) -> dict:
@@ -155,6 +164,8 @@ def _tasks(spec, data_dir, part, up_down=None) -> list[dict]:
             if label not in FLOOR:
                 continue
             points = [FLOOR[label]]
+        if part == "states" and spec["states_arms"] and label not in spec["states_arms"]:
+            continue
         zs = over.get("reference.zero_shift", False) or over.get("algorithm.zero_shift_slow",
                                                                   False)
         dws = spec["dw_min"] if part == "states" else [None]
@@ -168,13 +179,14 @@ def _tasks(spec, data_dir, part, up_down=None) -> list[dict]:
                                       "reference.sp_method": spec["sp_method"]})
                     # the floor's runs are runs of the MNIST grid: same name, same cache
                     name = f"{'mnist' if part == 'floor' else part}_{tag}_ud{ud}_rs{rs}_seed{s}"
+                    step = dw
                     if dw == default_dw:  # the preset's own step: the MNIST grid's run
-                        name, dw = name.replace("states_", "mnist_", 1), None
-                    if dw is not None:
-                        o["device.dw_min"] = dw
-                        name += f"_dw{dw}"
+                        name, step = name.replace("states_", "mnist_", 1), None
+                    if step is not None:
+                        o["device.dw_min"] = step
+                        name += f"_dw{step}"
                     tasks.append(dict(common, name=name, label=label, up_down=ud,
-                                      reference_std=rs, dw_min=dw, seed=s, overrides=o))
+                                      reference_std=rs, dw_min=step, seed=s, overrides=o))
     return tasks
 
 
