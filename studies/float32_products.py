@@ -45,6 +45,29 @@ FULL = dict(seeds=[0, 1, 2], epochs=None, train_subset=None)
 QUICK = dict(seeds=[0], epochs=1, train_subset=5000)
 
 
+def adc_level_changes(data_dir, n_images: int = 2000, seed: int = 0) -> dict:
+    """One forward pass of real MNIST images (bias column included) through a 256 x 785 tile
+    of Glorot-scale uniform weights with the default peripherals, in float64 and float32:
+    the fraction of outputs that differ, and by how many ADC steps."""
+    from rramsim.analog.converters import analog_mvm
+    from rramsim.config import IOConfig
+    from rramsim.data.mnist import train_test
+    from rramsim.rng import stream_states
+
+    x, _, _, _ = train_test(data_dir=data_dir, train_subset=n_images, seed=seed)
+    X = np.concatenate([x, np.ones((len(x), 1))], axis=1)
+    W = np.random.default_rng(seed).uniform(-1, 1, (256, 785)) * np.sqrt(6 / (785 + 256))
+    io = IOConfig()
+    Y = {p: analog_mvm(W, X, IOConfig(product_dtype=p), stream_states(seed, 1))[0]
+         for p in PRECISIONS}
+    diff = Y["float64"] != Y["float32"]
+    step = np.abs(X).max(axis=1, keepdims=True) * io.out_bound / (2 ** (io.out_bits - 1) - 1)
+    steps = np.abs(Y["float64"] - Y["float32"]) / step
+    return dict(outputs=int(diff.size), differing=int(diff.sum()),
+                fraction=float(diff.mean()),
+                adc_steps_of_the_differences=sorted({round(float(v), 6) for v in steps[diff]}))
+
+
 def tasks(spec, data_dir) -> list[dict]:
     out = []
     for setting, (bs, lr, epochs, over) in SETTINGS.items():
@@ -86,6 +109,10 @@ def main():
     runs = run_training_tasks(tasks(spec, args.data_dir), jobs=args.jobs,
                               cache_dir=args.out / f"{tag}_runs")
     rows, pairs = summarise(runs)
+    levels = adc_level_changes(args.data_dir)
+    print(f"one forward pass, 256 x 785 tile, {levels['outputs']:,} outputs: "
+          f"{levels['differing']} differ between float64 and float32 products, by "
+          f"{levels['adc_steps_of_the_differences']} ADC steps")
     fig = args.out / f"float32_products__accuracy{'_quick' if args.quick else ''}.png"
     accuracy_by_algorithm(rows, list(SETTINGS), list(PRECISIONS), fig,
                           "MNIST MLP: analog products in float64 and float32")
@@ -100,7 +127,8 @@ def main():
               "(parallel runs: indicative)")
     path = args.out / f"{tag}.json"
     write_json(path, dict(spec=spec, settings={k: list(v) for k, v in SETTINGS.items()},
-                          precisions=PRECISIONS, runs=runs, summary=rows, paired=pairs))
+                          precisions=PRECISIONS, runs=runs, summary=rows, paired=pairs,
+                          adc_level_changes=levels))
     print(f"wrote {path} and {fig}")
 
 
