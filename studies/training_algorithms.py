@@ -33,6 +33,7 @@ Outputs (``--out``, default ``plots/``; ``<tag>`` is ``training_algorithms`` or
     python studies/training_algorithms.py --part toy   # 5 algorithms x 3 offsets x 3 seeds
     python studies/training_algorithms.py              # all parts in full (many hours)
     python studies/training_algorithms.py --part mnist --cached-only   # what is done so far
+    python studies/training_algorithms.py --part chopper   # 7 short runs: c-TTv2's failure
     python studies/training_algorithms.py --quick --part mnist    # minutes: 1 seed, 2 epochs
     python studies/training_algorithms.py --quick --part states   # minutes
 """
@@ -123,6 +124,29 @@ FLOOR = {"SGD": (0.0, 0.0), "c-TTv2 + ZS(C)": (0.5, 0.1), "AGAD + ZS(C)": (0.5, 
 #: 3 seeds x 10 epochs (the quick run takes every arm).
 STATES_ARMS = ("SGD", "SGD + ZS", "TTv1 + ZS", "TTv2 + ZS", "c-TTv2 + ZS", "AGAD + ZS(C)",
                "mixed precision")
+
+#: A diagnosis of c-TTv2 + ZS(C) on up_down 0.5 (``--part chopper``): the arm with other
+#: transfer rates and chopper probabilities, and AGAD + ZS(C) at two of the chopper
+#: probabilities for comparison, (label, transfer_lr, in_chop_prob), on 20,000 images, 2
+#: epochs, seed 0, closed-form zero-shifting of C, whatever the spec.
+CHOPPER_POINTS = [("c-TTv2 + ZS(C)", 30.0, 0.1), ("c-TTv2 + ZS(C)", 3.0, 0.1),
+                  ("c-TTv2 + ZS(C)", 1.0, 0.1), ("c-TTv2 + ZS(C)", 30.0, 0.5),
+                  ("c-TTv2 + ZS(C)", 30.0, 1.0), ("AGAD + ZS(C)", 30.0, 0.1),
+                  ("AGAD + ZS(C)", 30.0, 1.0)]
+
+
+def chopper_tasks(data_dir) -> list[dict]:
+    out = []
+    for label, tl, cp in CHOPPER_POINTS:
+        tag = "" if label.startswith("c-TTv2") else "agad_"
+        over = dict(MNIST_ALGORITHMS[label][1], **{
+            "algorithm.transfer_lr": tl, "algorithm.in_chop_prob": cp, "device.up_down": 0.5,
+            "reference.reference_std": 0.0, "reference.sp_method": "closed_form"})
+        out.append(dict(name=f"chopper_{tag}tl{tl}_cp{cp}", label=label, transfer_lr=tl,
+                        in_chop_prob=cp, preset=PRESET, epochs=2, train_subset=20000,
+                        batch_size=1, lr=0.01, seed=0, data_dir=data_dir, overrides=over))
+    return out
+
 
 FULL = dict(toy_seeds=[0, 1, 2], toy_updates=30000, toy_every=500, seeds=[0, 1, 2], epochs=10,
             train_subset=None, up_down=[0.0, 0.3, 0.5], reference_std=[0.0, 0.1],
@@ -237,9 +261,10 @@ def summarise_states(runs, spec) -> dict:
 
 def main():
     def extra(ap):
-        ap.add_argument("--part", choices=("all", "toy", "mnist", "states", "floor"),
+        ap.add_argument("--part", choices=("all", "toy", "mnist", "states", "floor", "chopper"),
                         default="all", help="which part to run (default all; floor: only the "
-                        "15 runs of the issue's floor, which the full MNIST grid reuses)")
+                        "15 runs of the issue's floor, which the full MNIST grid reuses; chopper: "
+                        "5 short runs that diagnose c-TTv2 + ZS(C))")
         ap.add_argument("--up-down", type=float, nargs="+", default=None,
                         help="MNIST part: only these up_down values of the grid (default all)")
         ap.add_argument("--cached-only", action="store_true",
@@ -294,6 +319,18 @@ def main():
             for label, rows in curves.items():
                 print(f"{label:18s} " + "  ".join(f"dw_min {r['dw_min']}: "
                                                   f"{100 * r['mean']:.2f} %" for r in rows))
+    if args.part == "chopper":
+        runs = run_training_tasks(chopper_tasks(args.data_dir), jobs=args.jobs,
+                                  cache_dir=args.out / f"{tag}_runs",
+                                  cached_only=args.cached_only)
+        out["chopper"] = [dict(label=r["label"], transfer_lr=r["transfer_lr"],
+                               in_chop_prob=r["in_chop_prob"],
+                               accuracy=[h["test_accuracy"] for h in r["history"]])
+                          for r in runs]
+        for r in out["chopper"]:
+            print(f"{r['label']}, up_down 0.5: transfer_lr {r['transfer_lr']:5.1f}, "
+                  f"in_chop_prob {r['in_chop_prob']:.1f}: test accuracy after epochs 1, 2 "
+                  + ", ".join(f"{100 * a:.2f} %" for a in r["accuracy"][1:]))
     path = args.out / f"{tag}.json"
     if path.is_file() and args.part != "all":  # keep the other parts of an earlier run
         earlier = json.loads(path.read_text())
