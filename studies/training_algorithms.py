@@ -288,9 +288,12 @@ def main():
     for part in ("mnist", "states", "floor"):
         if args.part not in ("all", part) or (part == "floor" and args.part == "all"):
             continue
+        cache = args.out / f"{tag}_runs"
         runs = run_training_tasks(_tasks(spec, args.data_dir, part, args.up_down),
-                                  jobs=args.jobs, cache_dir=args.out / f"{tag}_runs",
-                                  cached_only=args.cached_only)
+                                  jobs=args.jobs, cache_dir=cache, cached_only=args.cached_only)
+        if part == "mnist" and args.up_down:  # the figure and JSON: every finished grid run
+            runs = run_training_tasks(_tasks(spec, args.data_dir, part), cache_dir=cache,
+                                      cached_only=True, progress=None)
         if not runs:
             continue
         out[f"{part}_runs"] = runs
