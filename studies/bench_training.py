@@ -14,10 +14,14 @@ Question: seconds for one full epoch (60,000 images) of the 784-256-128-10 sigmo
   DIR``), in a child process after this one's,
 single-threaded, and the speed-up from a second thread (numba and BLAS threads).
 
+On a shared machine the speed drifts over minutes, so ``--repeats R`` runs the children R times,
+this package and the baseline alternating, and reports the median of each setting's times and
+of the per-repeat ratios; ``--settings NAME ...`` times only those settings.
+
 Preset: softbounds_symmetric. Output: JSON (``--out``, default out/bench/bench_training.json)
 and a table. ``--subset N`` times N images and scales to 60,000 (for a quick look).
 
-    python studies/bench_training.py [--threads 1 2] [--subset 60000]
+    python studies/bench_training.py [--threads 1 2] [--subset 60000] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -65,13 +70,15 @@ SETTINGS.update({
                                           overrides=FLOAT_AS_IDEAL)})
 
 
-def measure(subset: int) -> dict:
+def measure(subset: int, names: list[str]) -> dict:
     from rramsim.config import load_preset
     from rramsim.experiments.mnist import train_mnist_mlp
 
     out = {}
     baseline = os.environ.get("RRAMSIM_BENCH_BASELINE") == "1"
     for name, s in SETTINGS.items():
+        if name not in names:
+            continue
         if baseline and (not s["analog"] or "fast" in s or "new" in s
                          or name.startswith("float")):
             continue  # an earlier package: only its (reference) analog path
@@ -89,37 +96,65 @@ def measure(subset: int) -> dict:
     return out
 
 
+def _child(args, env, names, cwd=None) -> dict:
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", "--subset",
+                          str(args.subset), "--settings", *names], env=env, check=True,
+                         capture_output=True, text=True, cwd=cwd).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _median_runs(runs: list[dict]) -> dict:
+    """Per setting: the median epoch time over the repeats, and every repeat's time."""
+    out = {}
+    for name in runs[0]:
+        sec = [r[name]["epoch_seconds_60k"] for r in runs]
+        out[name] = {"epoch_seconds_60k": statistics.median(sec), "repeats_seconds": sec,
+                     "test_accuracy_after_epoch": runs[0][name]["test_accuracy_after_epoch"]}
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--subset", type=int, default=60000)
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                    help="numba and BLAS threads per child process (default: 1 2)")
+    ap.add_argument("--subset", type=int, default=60000,
+                    help="images timed, scaled to 60,000 (default: 60000)")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="interleaved repeats of every child; medians reported (default: 1)")
+    ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS),
+                    metavar="NAME", help="the settings to time (default: all)")
     ap.add_argument("--out", type=Path, default=Path("out/bench"))
     ap.add_argument("--baseline-src", type=Path, default=None,
                     help="a source tree of an earlier rramsim to time beside this one")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(measure(args.subset)))
+        print(json.dumps(measure(args.subset, args.settings)))
         return
-    results = {}
+    results, ratios = {}, {}
     for t in args.threads:
         env = dict(os.environ, NUMBA_NUM_THREADS=str(t), OPENBLAS_NUM_THREADS=str(t),
                    OMP_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t))
-        out = subprocess.run([sys.executable, __file__, "--child", "--subset", str(args.subset)],
-                             env=env, check=True, capture_output=True, text=True).stdout
-        results[f"threads_{t}"] = json.loads(out.strip().splitlines()[-1])
-        if args.baseline_src is not None:
-            base_env = dict(env, PYTHONPATH=str(args.baseline_src.resolve()),
-                            RRAMSIM_BENCH_BASELINE="1")
-            out = subprocess.run([sys.executable, __file__, "--child", "--subset",
-                                  str(args.subset)], env=base_env, check=True,
-                                 capture_output=True, text=True,
-                                 cwd=str(args.baseline_src)).stdout
-            results[f"threads_{t}_baseline"] = json.loads(out.strip().splitlines()[-1])
+        runs, base_runs = [], []
+        for _ in range(args.repeats):
+            runs.append(_child(args, env, args.settings))
+            if args.baseline_src is not None:
+                base_env = dict(env, PYTHONPATH=str(args.baseline_src.resolve()),
+                                RRAMSIM_BENCH_BASELINE="1")
+                base_runs.append(_child(args, base_env, args.settings,
+                                        cwd=str(args.baseline_src)))
+        results[f"threads_{t}"] = _median_runs(runs)
+        if base_runs and base_runs[0]:
+            results[f"threads_{t}_baseline"] = _median_runs(base_runs)
+            for name in base_runs[0]:
+                ratios[f"threads_{t} {name}: compiled / baseline package"] = statistics.median(
+                    r[name]["epoch_seconds_60k"] / b[name]["epoch_seconds_60k"]
+                    for r, b in zip(runs, base_runs))
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bench_training.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "bench_training.json").write_text(
+        json.dumps({**results, "median_ratios": ratios}, indent=2) + "\n")
     print(f"{'seconds per 60,000-image epoch':40s}" + "".join(f"{k:>20s}" for k in results))
-    for name in SETTINGS:
+    for name in args.settings:
         print(f"{name:40s}" + "".join(f"{r[name]['epoch_seconds_60k']:20.1f}" if name in r
                                       else f"{'':20s}" for r in results.values()))
     for key, r in results.items():
@@ -128,17 +163,18 @@ def main():
                 print(f"{key} {name}: float32 / float64 products "
                       f"{r[name + '_f32']['epoch_seconds_60k'] / r[name]['epoch_seconds_60k']:.2f}")
             ref = r.get(name + "_reference")
-            base = results.get(key + "_baseline", {}).get(name)
             new = r.get(name)
             if ref and new:
                 print(f"{key} {name}: compiled / reference path "
                       f"{new['epoch_seconds_60k'] / ref['epoch_seconds_60k']:.2f}")
-            if base and new:
+            if f"{key} {name}: compiled / baseline package" in ratios:
                 print(f"{key} {name}: compiled / baseline package "
-                      f"{new['epoch_seconds_60k'] / base['epoch_seconds_60k']:.2f}")
+                      f"{ratios[f'{key} {name}: compiled / baseline package']:.2f}"
+                      + (f" (median of {args.repeats} interleaved pairs)"
+                         if args.repeats > 1 else ""))
         for name, fp in (("analog_batch1_lr0.01", "float_batch1_lr0.01"),
                          ("analog_batch64_lr0.05_plm", "float_batch64_lr0.05")):
-            if name in r and fp + "_compiled" in r:
+            if name in r and fp in r and fp + "_compiled" in r:
                 sec = {k: r[k]["epoch_seconds_60k"] for k in (name, fp, fp + "_compiled")}
                 print(f"{key} {name}: analog / floating point, both compiled "
                       f"{sec[name] / sec[fp + '_compiled']:.2f}; floating point compiled / "
@@ -146,7 +182,7 @@ def main():
     plain = [r for k, r in results.items() if not k.endswith("_baseline")]
     if len(plain) > 1:
         first, last = plain[0], plain[-1]
-        for name in SETTINGS:
+        for name in args.settings:
             print(f"speed-up {name}: "
                   f"{first[name]['epoch_seconds_60k'] / last[name]['epoch_seconds_60k']:.2f}x")
     print(f"wrote {args.out / 'bench_training.json'}")
