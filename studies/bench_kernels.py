@@ -2,7 +2,9 @@
 
 ``count_pulses`` applies pulses to a row of devices with nothing else around them (no trains, no
 coincidence search): the raw pulse rate that ``bench_update.py`` compares the update kernels
-with. Its numpy twin is ``tests/naive.py::count_pulses``.
+with. Its numpy twin is ``tests/naive.py::count_pulses``. ``update_trains`` is a pulsed update
+without its coincidences: the scales and the pulse trains of every input and every row, which
+``bench_step_breakdown.py`` sets against the whole update.
 """
 
 import time
@@ -11,6 +13,7 @@ import numpy as np
 
 from rramsim.kernels._jit import jit
 from rramsim.kernels.device import apply_pulses
+from rramsim.kernels.update import _update_scales, _x_trains, bernoulli_train
 
 
 @jit
@@ -30,6 +33,27 @@ def count_pulses(n_pulses, up, a_up, a_down, b_up, b_down, w_min, w_max, ctoc, s
         done += 8 * n
         up = not up
     return w
+
+@jit
+def update_trains(X, D, lr, dw_min, bl, update_management, pulse_length_management, x_state,
+                  row_states):
+    """What a pulsed update of X (B, n_in), D (B, n_out) costs before its coincidences: the
+    per-sample scales, the x trains and the d train of every row (the draws of
+    ``rramsim.kernels.update.compiled_pulsed_update``, on the streams given). Returns the
+    number of non-empty d trains."""
+    bls, cx, cd = _update_scales(X, D, lr, dw_min, bl, update_management,
+                                 pulse_length_management)
+    _x_trains(X, bls, cx, x_state)
+    fired = 0
+    for b in range(D.shape[0]):
+        if bls[b] == 0:
+            continue
+        for i in range(D.shape[1]):
+            d = D[b, i]
+            if d != 0.0:
+                fired += bernoulli_train(min(cd[b] * abs(d), 1.0), bls[b], row_states, i) != 0
+    return fired
+
 
 def best_rate(fn, work: float, repeats: int = 5, min_time: float = 0.3) -> float:
     """Best-of-``repeats`` rate (work units per second); each repeat runs >= ``min_time``."""

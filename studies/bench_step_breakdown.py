@@ -30,6 +30,7 @@ for _v in ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_
     os.environ.setdefault(_v, "1")
 
 import numpy as np  # noqa: E402
+from bench_kernels import update_trains  # noqa: E402 (studies/ is on sys.path)
 
 from rramsim.config import load_preset  # noqa: E402
 from rramsim.data.mnist import train_test  # noqa: E402
@@ -85,6 +86,14 @@ def measure(batch: int, lr: float, overrides, warm: int, n_batches: int, repeats
             row[part] = _best(f, repeats) / n * 1e6
             if part == "update":
                 row["pulses_per_sample"] = (tile.pulse_count - p0) / repeats / n
+        # the same updates without their coincidences (scales and trains only), on copies of
+        # the tile's streams
+        up = tile.config.update
+        xs, rs = tile._x_state.copy(), tile._row_states.copy()
+        args = (float(lr / tile.weight_scale), tile.config.device.dw_min, up.bl,
+                up.update_management, up.pulse_length_management, xs, rs)
+        row["trains"] = _best(lambda: [update_trains(r[li][0], r[li][1], *args)
+                                       for r in recorded], repeats) / n * 1e6
         out["layers"].append(row)
     # the compiled step: the difference of two runs (n1 and n2 images), which removes what a
     # run costs once (describing the network, the first updates' reference-path checks, the
@@ -115,10 +124,11 @@ def main():
             r = measure(batch, lr, over + pover, args.warm, nb, args.repeats)
             results[f"{setting}, {prec}"] = r
             print(f"\n{setting}, products in {prec}: us per sample")
-            print(f"  {'layer':12s} {'forward':>9s} {'backward':>9s} {'update':>9s} {'pulses':>8s}")
+            print(f"  {'layer':12s} {'forward':>9s} {'backward':>9s} {'update':>9s} "
+                  f"{'(trains)':>9s} {'pulses':>8s}")
             for row in r["layers"]:
                 print(f"  {str(tuple(row['shape'])):12s} {row['forward']:9.2f} "
-                      f"{row['backward']:9.2f} {row['update']:9.2f} "
+                      f"{row['backward']:9.2f} {row['update']:9.2f} {row['trains']:9.2f} "
                       f"{row['pulses_per_sample']:8.1f}")
             tot = {k: sum(row[k] for row in r["layers"]) for k in ("forward", "backward",
                                                                    "update")}

@@ -7,11 +7,12 @@ import naive
 import numpy as np
 import pytest
 from bench_kernels import count_pulses as _count_pulses
+from bench_kernels import update_trains as _update_trains
 from conftest import NO_VARIATION, config
 
 from rramsim.analog.devices import DeviceArray, nominal_device, pulse_response, sample_devices
 from rramsim.kernels.device import _pulse_sequence, _symmetry_search, apply_pulses
-from rramsim.kernels.update import expected_pulses
+from rramsim.kernels.update import expected_pulses, pulsed_update
 from rramsim.rng import stream_states
 
 
@@ -228,6 +229,25 @@ def test_count_pulses_matches_twin():
     want = naive.count_pulses(200, True, *dev.kernel_args(), dev.ctoc, twin_states)
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(states, twin_states)
+
+
+def test_update_trains_draws_the_updates_trains():
+    """The benchmark's trains-only kernel draws exactly the trains of a pulsed update: without
+    cycle-to-cycle noise both leave every stream in the same state."""
+    rng = np.random.default_rng(16)
+    X, D = rng.uniform(-1, 1, (6, 9)), rng.normal(0, 0.05, (6, 4))
+    X[X < -0.5] = 0.0
+    dev = sample_devices(config({"device.dw_min_ctoc": 0.0}).device, (4, 9), seed=17)
+    w = np.zeros((4, 9))
+    for plm in (False, True):
+        xs, rs = stream_states(18, 1), stream_states(19, 4)
+        xs2, rs2 = xs.copy(), rs.copy()
+        pulsed_update(w, w.copy(), np.zeros_like(w), dev.kernel_args(), 0.0, X, D, 0.1, 0.01, 31,
+                      True, plm, xs, rs)
+        fired = _update_trains(X, D, 0.1, 0.01, 31, True, plm, xs2, rs2)
+        np.testing.assert_array_equal(xs, xs2)
+        np.testing.assert_array_equal(rs, rs2)
+        assert 0 < fired <= D.size
 
 
 def test_apply_pulses_is_n_single_pulses():
