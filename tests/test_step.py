@@ -36,6 +36,7 @@ def _state(model):
             {".fast": a.tile.fast, ".slow": a.tile.slow}
         for part, t in arrays.items():
             out[a.name + part + ".w_eff"] = t._w_eff.copy()
+            out[a.name + part + ".w"] = t.w.copy()
             out[a.name + part + ".array_pulses"] = t.pulse_count
             out[a.name + part + ".updates"] = t.update_count
     return out
