@@ -13,7 +13,8 @@ and output error), and each tile's kernels (forward, backward, update) are timed
 them, the best of ``--repeats`` passes; the compiled step is timed as the difference of two
 training runs of 1,000 and 5,000 images (batch 64: 20 and 100 batches). The kernels alone
 add the call overhead of the layer-by-layer path (one Python call per tile and batch), so at
-batch 1 their sum can exceed the step. One thread.
+batch 1 their sum can exceed the step. The step's arrays made inside compiled code are counted
+with numba's runtime statistics (``NUMBA_NRT_STATS``). One thread.
 
     python studies/bench_step_breakdown.py [--warm 6400] [--batches 40] [--repeats 5]
 """
@@ -26,11 +27,13 @@ import os
 import time
 from pathlib import Path
 
-for _v in ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+for _v in ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+           "NUMBA_NRT_STATS"):  # NRT statistics: the compiled step's allocations per sample
     os.environ.setdefault(_v, "1")
 
 import numpy as np  # noqa: E402
 from bench_kernels import update_trains  # noqa: E402 (studies/ is on sys.path)
+from numba.core.runtime import rtsys  # noqa: E402
 
 from rramsim.config import load_preset  # noqa: E402
 from rramsim.data.mnist import train_test  # noqa: E402
@@ -99,13 +102,17 @@ def measure(batch: int, lr: float, overrides, warm: int, n_batches: int, repeats
     # run costs once (describing the network, the first updates' reference-path checks, the
     # evaluation)
     n1, n2 = (1000, 5000) if batch == 1 else (20 * batch, 100 * batch)
-    secs = []
+    secs, allocs = [], []
     for m in (2 * batch, n1, n2):  # the first compiles (or loads) the step kernel
+        a0 = rtsys.get_allocation_stats().alloc
         t0 = time.perf_counter()
         fit(model, x[:m], y[:m], x[:10], y[:10], epochs=1, batch_size=batch, lr=lr, seed=1,
             fast=True, progress=False)
         secs.append(time.perf_counter() - t0)
+        allocs.append(rtsys.get_allocation_stats().alloc - a0)
     out["compiled_step"] = (secs[2] - secs[1]) / (n2 - n1) * 1e6
+    # compiled allocations (numba's runtime: arrays made inside compiled code) per sample
+    out["allocations_per_sample"] = (allocs[2] - allocs[1]) / (n2 - n1)
     out["kernels_sum"] = sum(r["forward"] + r["backward"] + r["update"] for r in out["layers"])
     return out
 
@@ -134,7 +141,8 @@ def main():
                                                                    "update")}
             print(f"  kernels alone: forward {tot['forward']:.1f}, backward "
                   f"{tot['backward']:.1f}, update {tot['update']:.1f}, sum "
-                  f"{r['kernels_sum']:.1f}; compiled step {r['compiled_step']:.1f}")
+                  f"{r['kernels_sum']:.1f}; compiled step {r['compiled_step']:.1f} "
+                  f"({r['allocations_per_sample']:.1f} compiled allocations per sample)")
     for setting in SETTINGS:
         r64, r32 = results[f"{setting}, float64"], results[f"{setting}, float32"]
         fwd = [sum(x["forward"] for x in r["layers"]) for r in (r32, r64)]
