@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 
 from rramsim.plotting.base import save_figure, subplots
@@ -41,6 +42,9 @@ def accuracy_by_algorithm(rows: list[dict], groups: list[str], labels: list[str]
     ``max`` (fractions)."""
     fig, ax = subplots(figsize=(max(6.0, 1.6 * len(groups) + 2), 4.8))
     width = 0.8 / max(len(labels), 1)
+    # more arms than the 10 default colours: the 20 of tab20, so that no two arms share one
+    colors = [f"C{k}" for k in range(10)] if len(labels) <= 10 else \
+        [matplotlib.colormaps["tab20"](k % 20) for k in range(len(labels))]
     for k, label in enumerate(labels):
         xs, ys, lo, hi = [], [], [], []
         for g, group in enumerate(groups):
@@ -51,7 +55,7 @@ def accuracy_by_algorithm(rows: list[dict], groups: list[str], labels: list[str]
             ys.append(100 * r["mean"])
             lo.append(100 * (r["mean"] - r["min"]))
             hi.append(100 * (r["max"] - r["mean"]))
-        ax.bar(xs, ys, width, yerr=[lo, hi], label=label, capsize=2)
+        ax.bar(xs, ys, width, yerr=[lo, hi], label=label, capsize=2, color=colors[k])
     ax.set_xticks(range(len(groups)), groups, fontsize=8)
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
