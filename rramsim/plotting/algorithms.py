@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 
 from rramsim.plotting.base import save_figure, subplots
@@ -43,8 +42,10 @@ def accuracy_by_algorithm(rows: list[dict], groups: list[str], labels: list[str]
     fig, ax = subplots(figsize=(max(6.0, 1.6 * len(groups) + 2), 4.8))
     width = 0.8 / max(len(labels), 1)
     # more arms than the 10 default colours: the 20 of tab20, so that no two arms share one
+    from matplotlib import colormaps  # after subplots(), which chose the backend
+
     colors = [f"C{k}" for k in range(10)] if len(labels) <= 10 else \
-        [matplotlib.colormaps["tab20"](k % 20) for k in range(len(labels))]
+        [colormaps["tab20"](k % 20) for k in range(len(labels))]
     for k, label in enumerate(labels):
         xs, ys, lo, hi = [], [], [], []
         for g, group in enumerate(groups):
