@@ -34,6 +34,7 @@ def count_pulses(n_pulses, up, a_up, a_down, b_up, b_down, w_min, w_max, ctoc, s
         up = not up
     return w
 
+
 @jit
 def update_trains(X, D, lr, dw_min, bl, update_management, pulse_length_management, x_state,
                   row_states):

@@ -44,8 +44,7 @@ def accuracy_by_algorithm(rows: list[dict], groups: list[str], labels: list[str]
     # more arms than the 10 default colours: the 20 of tab20, so that no two arms share one
     from matplotlib import colormaps  # after subplots(), which chose the backend
 
-    colors = [f"C{k}" for k in range(10)] if len(labels) <= 10 else \
-        [colormaps["tab20"](k % 20) for k in range(len(labels))]
+    many = colormaps["tab20"] if len(labels) > 10 else None
     for k, label in enumerate(labels):
         xs, ys, lo, hi = [], [], [], []
         for g, group in enumerate(groups):
@@ -56,7 +55,8 @@ def accuracy_by_algorithm(rows: list[dict], groups: list[str], labels: list[str]
             ys.append(100 * r["mean"])
             lo.append(100 * (r["mean"] - r["min"]))
             hi.append(100 * (r["max"] - r["mean"]))
-        ax.bar(xs, ys, width, yerr=[lo, hi], label=label, capsize=2, color=colors[k])
+        ax.bar(xs, ys, width, yerr=[lo, hi], label=label, capsize=2,
+               color=None if many is None else many(k % 20))
     ax.set_xticks(range(len(groups)), groups, fontsize=8)
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
