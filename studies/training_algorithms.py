@@ -33,6 +33,7 @@ Outputs (``--out``, default ``plots/``; ``<tag>`` is ``training_algorithms`` or
     python studies/training_algorithms.py --part toy   # 5 algorithms x 3 offsets x 3 seeds
     python studies/training_algorithms.py              # all parts in full (many hours)
     python studies/training_algorithms.py --part mnist --cached-only   # what is done so far
+    python studies/training_algorithms.py --part states --seeds 0   # one seed of every point
     python studies/training_algorithms.py --part chopper   # 7 short runs: c-TTv2's failure
     python studies/training_algorithms.py --quick --part mnist    # minutes: 1 seed, 2 epochs
     python studies/training_algorithms.py --quick --part states   # minutes
@@ -175,7 +176,9 @@ def run_toy(spec) -> dict:
     return curves
 
 
-def _tasks(spec, data_dir, part, up_down=None) -> list[dict]:
+def _tasks(spec, data_dir, part, up_down=None, seeds=None, dw_min=None) -> list[dict]:
+    """The runs of one MNIST part; ``up_down``, ``seeds`` and ``dw_min`` (each ``None`` for all
+    of the spec's) take a subset of the grid, e.g. one seed of every point first."""
     common = dict(epochs=spec["epochs"], train_subset=spec["train_subset"], batch_size=1,
                   lr=0.01, data_dir=data_dir, preset=PRESET, part=part)
     tasks = []
@@ -192,13 +195,13 @@ def _tasks(spec, data_dir, part, up_down=None) -> list[dict]:
             continue
         zs = over.get("reference.zero_shift", False) or over.get("algorithm.zero_shift_slow",
                                                                   False)
-        dws = spec["dw_min"] if part == "states" else [None]
+        dws = (dw_min or spec["dw_min"]) if part == "states" else [None]
         default_dw = load_preset(PRESET).device.dw_min
         for ud, rs in points:
             if rs and not zs:
                 continue  # the reference error is that of the zero-shift
             for dw in dws:
-                for s in spec["seeds"]:
+                for s in seeds or spec["seeds"]:
                     o = dict(over, **{"device.up_down": ud, "reference.reference_std": rs,
                                       "reference.sp_method": spec["sp_method"]})
                     # the floor's runs are runs of the MNIST grid: same name, same cache
@@ -266,12 +269,29 @@ def main():
                         "15 runs of the issue's floor, which the full MNIST grid reuses; chopper: "
                         "5 short runs that diagnose c-TTv2 + ZS(C))")
         ap.add_argument("--up-down", type=float, nargs="+", default=None,
-                        help="MNIST part: only these up_down values of the grid (default all)")
+                        help="MNIST part: only these up_down values of the grid (default all: "
+                        "0 0.3 0.5)")
+        ap.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="MNIST and states parts: only these seeds (default all: 0 1 2; "
+                        "--quick: 0)")
+        ap.add_argument("--dw-min", type=float, nargs="+", default=None,
+                        help="states part: only these pulse step sizes, in weight units "
+                        "(default all: 0.001 0.002 0.005 0.01 0.02 0.05; --quick: 0.001 0.01 "
+                        "0.05)")
         ap.add_argument("--cached-only", action="store_true",
                         help="run nothing: figures and JSON from the finished runs in the "
                         "run folder (the others are listed and left out)")
 
-    args, tag = study_args(__doc__, "training_algorithms", extra=extra)
+    def in_grid(args):  # a point outside the grid would run, be cached, and reach no figure
+        spec = QUICK if args.quick else FULL
+        for opt, key in (("--up-down", "up_down"), ("--seeds", "seeds"), ("--dw-min", "dw_min")):
+            bad = [v for v in getattr(args, key) or () if v not in spec[key]]
+            if bad:
+                return (f"{opt} {' '.join(map(str, bad))}: not in the "
+                        f"{'quick' if args.quick else 'full'} grid "
+                        f"({' '.join(map(str, spec[key]))})")
+
+    args, tag = study_args(__doc__, "training_algorithms", extra=extra, check=in_grid)
     spec = QUICK if args.quick else FULL
 
     def figure(name):  # <study>__<figure>[_quick].png, the names the docs check
@@ -289,9 +309,10 @@ def main():
         if args.part not in ("all", part) or (part == "floor" and args.part == "all"):
             continue
         cache = args.out / f"{tag}_runs"
-        runs = run_training_tasks(_tasks(spec, args.data_dir, part, args.up_down),
+        runs = run_training_tasks(_tasks(spec, args.data_dir, part, args.up_down, args.seeds,
+                                         args.dw_min),
                                   jobs=args.jobs, cache_dir=cache, cached_only=args.cached_only)
-        if part == "mnist" and args.up_down:  # the figure and JSON: every finished grid run
+        if args.up_down or args.seeds or args.dw_min:  # figure and JSON: every finished run
             runs = run_training_tasks(_tasks(spec, args.data_dir, part), cache_dir=cache,
                                       cached_only=True, progress=None)
         if not runs:

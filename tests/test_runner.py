@@ -100,3 +100,19 @@ def test_killed_while_writing_then_resumed(tmp_path):
     res = run_tasks(tasks, counting, jobs=0, cache_dir=tmp_path, progress=None)
     assert [r["value"] for r in res] == [i * i for i in range(40)]
     assert sorted(calls) == sorted(f"t{i}" for i in range(40) if f"t{i}.json" not in done_before)
+
+
+def test_a_study_rejects_a_grid_point_outside_its_spec_before_any_run(tmp_path):
+    """``study_args(check=...)``: a seed or step size outside the study's grid would run, be
+    cached and reach no figure; it is refused with argparse's one error line and exit code 2."""
+    script = Path(__file__).resolve().parents[1] / "studies" / "training_algorithms.py"
+    for bad, named in ((["--seeds", "0", "7"], "--seeds 7"),
+                       (["--dw-min", "0.03"], "--dw-min 0.03"),
+                       (["--quick", "--up-down", "0.3"], "--up-down 0.3")):
+        p = subprocess.run([sys.executable, str(script), "--part", "states", "--out", str(tmp_path),
+                            *bad], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 2, p.stderr
+        last = p.stderr.strip().splitlines()[-1]
+        assert last.startswith("training_algorithms.py: error: " + named), last
+        assert "not in the" in last and "Traceback" not in p.stderr
+    assert not any(tmp_path.iterdir())  # nothing written

@@ -201,10 +201,12 @@ def run_tasks(tasks: list[dict], runner, jobs: int = 1, cache_dir=None, progress
     return [results[t["name"]] for t in tasks]
 
 
-def study_args(doc: str, name: str, argv=None, extra=None):
+def study_args(doc: str, name: str, argv=None, extra=None, check=None):
     """The command line every study script shares: ``--quick``, ``--jobs``, ``--out``,
     ``--data-dir``. Returns ``(args, tag)`` where ``tag`` is ``name`` or ``name_quick``, the
-    stem of the study's output files. ``extra(parser)`` may add study-specific options."""
+    stem of the study's output files. ``extra(parser)`` may add study-specific options;
+    ``check(args)`` may return a message that rejects them (argparse's error, exit code 2,
+    before any work)."""
     import argparse
 
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
@@ -215,4 +217,6 @@ def study_args(doc: str, name: str, argv=None, extra=None):
     if extra is not None:
         extra(ap)
     args = ap.parse_args(argv)
+    if check is not None and (message := check(args)):
+        ap.error(message)
     return args, name + ("_quick" if args.quick else "")
