@@ -182,6 +182,7 @@ def _tasks(spec, data_dir, part, up_down=None, seeds=None, dw_min=None) -> list[
     common = dict(epochs=spec["epochs"], train_subset=spec["train_subset"], batch_size=1,
                   lr=0.01, data_dir=data_dir, preset=PRESET, part=part)
     tasks = []
+    default_dw = load_preset(PRESET).device.dw_min  # its runs are the MNIST grid's
     if part == "mnist":
         points = [(ud, rs) for ud in (up_down or spec["up_down"]) for rs in spec["reference_std"]]
     else:
@@ -196,7 +197,6 @@ def _tasks(spec, data_dir, part, up_down=None, seeds=None, dw_min=None) -> list[
         zs = over.get("reference.zero_shift", False) or over.get("algorithm.zero_shift_slow",
                                                                   False)
         dws = (dw_min or spec["dw_min"]) if part == "states" else [None]
-        default_dw = load_preset(PRESET).device.dw_min
         for ud, rs in points:
             if rs and not zs:
                 continue  # the reference error is that of the zero-shift
@@ -263,6 +263,12 @@ def summarise_states(runs, spec) -> dict:
 
 
 def main():
+    def grid(key, spec=None):  # the grid's values of one option, for its help and its check
+        if spec is None:
+            return "; ".join(f"{grid(key, sp)}{q}"
+                             for sp, q in ((FULL, ""), (QUICK, " with --quick")))
+        return " ".join(map(str, spec[key]))
+
     def extra(ap):
         ap.add_argument("--part", choices=("all", "toy", "mnist", "states", "floor", "chopper"),
                         default="all", help="which part to run (default all; floor: only the "
@@ -270,14 +276,13 @@ def main():
                         "5 short runs that diagnose c-TTv2 + ZS(C))")
         ap.add_argument("--up-down", type=float, nargs="+", default=None,
                         help="MNIST part: only these up_down values of the grid (default all: "
-                        "0 0.3 0.5)")
+                        f"{grid('up_down')})")
         ap.add_argument("--seeds", type=int, nargs="+", default=None,
-                        help="MNIST and states parts: only these seeds (default all: 0 1 2; "
-                        "--quick: 0)")
+                        help=f"MNIST and states parts: only these seeds (default all: "
+                        f"{grid('seeds')})")
         ap.add_argument("--dw-min", type=float, nargs="+", default=None,
                         help="states part: only these pulse step sizes, in weight units "
-                        "(default all: 0.001 0.002 0.005 0.01 0.02 0.05; --quick: 0.001 0.01 "
-                        "0.05)")
+                        f"(default all: {grid('dw_min')})")
         ap.add_argument("--cached-only", action="store_true",
                         help="run nothing: figures and JSON from the finished runs in the "
                         "run folder (the others are listed and left out)")
@@ -288,8 +293,7 @@ def main():
             bad = [v for v in getattr(args, key) or () if v not in spec[key]]
             if bad:
                 return (f"{opt} {' '.join(map(str, bad))}: not in the "
-                        f"{'quick' if args.quick else 'full'} grid "
-                        f"({' '.join(map(str, spec[key]))})")
+                        f"{'quick' if args.quick else 'full'} grid ({grid(key, spec)})")
 
     args, tag = study_args(__doc__, "training_algorithms", extra=extra, check=in_grid)
     spec = QUICK if args.quick else FULL
