@@ -244,10 +244,16 @@ FIGURES = {
          for g in ("up_down 0", "up_down 0.5") for k, lab in enumerate(("SGD", "AGAD"))],
         ["up_down 0", "up_down 0.5"], ["SGD", "AGAD"], p, "mnist"),
     "algorithms.accuracy_vs_states": lambda p: plotting.algorithms.accuracy_vs_states(
-        {lab: [dict(dw_min=dw, mean=0.9 - k * dw, min=0.85 - k * dw, max=0.95 - k * dw)
-               for dw in (0.001, 0.01, 0.05)] for k, lab in enumerate(("SGD", "TTv2"))},
-        p, "states"),
+        _states_curves(n_at_001=1), p, "states"),
 }
+
+
+def _states_curves(n_at_001: int) -> dict:
+    """Two accuracy-vs-step curves; the point at dw_min 0.01 rests on 3 seeds, the others on
+    ``n_at_001`` (a sweep under way when that is below 3)."""
+    return {lab: [dict(dw_min=dw, mean=0.9 - k * dw, min=0.85 - k * dw, max=0.95 - k * dw,
+                       n=3 if dw == 0.01 else n_at_001)
+                  for dw in (0.001, 0.01, 0.05)] for k, lab in enumerate(("SGD", "TTv2"))}
 
 #: The first figure of each module, in MODULES order (devices first: it exists in every
 #: version of the package, so a backend switch is caught before anything else can fail).
@@ -322,3 +328,12 @@ def test_device_and_training_figures_are_reexported():
 def test_importing_plotting_does_not_import_matplotlib():
     code = "import sys, rramsim.plotting; sys.exit('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_the_states_figure_marks_points_with_fewer_seeds(tmp_path):
+    """A sweep still under way (one seed at most step sizes, three at the grid's) draws
+    differently from a finished one with the same means: its thin points are marked."""
+    partial = plotting.algorithms.accuracy_vs_states(_states_curves(1), tmp_path / "a.png", "s")
+    full = plotting.algorithms.accuracy_vs_states(_states_curves(3), tmp_path / "b.png", "s")
+    _assert_png(partial)
+    assert partial.read_bytes() != full.read_bytes()

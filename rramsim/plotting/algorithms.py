@@ -69,11 +69,20 @@ def accuracy_by_algorithm(rows: list[dict], groups: list[str], labels: list[str]
 
 def accuracy_vs_states(curves: dict, path, title: str = "") -> Path:
     """Test accuracy against ``dw_min`` (log axis; top axis: about 2 w_max / dw_min states), one
-    line per algorithm; ``curves[label] = [{"dw_min", "mean", "min", "max"}, ...]``."""
+    line per algorithm; ``curves[label] = [{"dw_min", "mean", "min", "max"[, "n"]}, ...]``.
+    A point that rests on fewer seeds (``n``) than the best-sampled point of the figure is drawn
+    hollow, so that a sweep still under way does not read as a finished one."""
     fig, ax = subplots(figsize=(6, 4))
+    n_most = max((r.get("n", 1) for rows in curves.values() for r in rows), default=1)
+    partial = False
     for label, rows in curves.items():
         x = [r["dw_min"] for r in rows]
         line, = ax.plot(x, [100 * r["mean"] for r in rows], marker="o", ms=3, label=label)
+        few = [r for r in rows if r.get("n", 1) < n_most]
+        if few:
+            partial = True
+            ax.plot([r["dw_min"] for r in few], [100 * r["mean"] for r in few], "o", ms=5,
+                    mfc="white", color=line.get_color())
         ax.fill_between(x, [100 * r["min"] for r in rows], [100 * r["max"] for r in rows],
                         alpha=0.15, color=line.get_color())
     ax.set_xscale("log")
@@ -82,5 +91,7 @@ def accuracy_vs_states(curves: dict, path, title: str = "") -> Path:
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
+    if partial:
+        title += f"{chr(10) if title else ''}hollow: fewer than {n_most} seeds"
     ax.set_title(title, fontsize=9)
     return save_figure(fig, path)
