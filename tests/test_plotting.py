@@ -337,3 +337,12 @@ def test_the_states_figure_marks_points_with_fewer_seeds(tmp_path):
     full = plotting.algorithms.accuracy_vs_states(_states_curves(3), tmp_path / "b.png", "s")
     _assert_png(partial)
     assert partial.read_bytes() != full.read_bytes()
+
+
+def test_the_states_figure_leaves_out_an_algorithm_without_runs(tmp_path):
+    """An arm the states part does not run (an empty curve) draws nothing, not a legend entry
+    that takes a colour from the arms that ran."""
+    with_empty = plotting.algorithms.accuracy_vs_states({**_states_curves(3), "AGAD": []},
+                                                        tmp_path / "a.png", "s")
+    without = plotting.algorithms.accuracy_vs_states(_states_curves(3), tmp_path / "b.png", "s")
+    assert with_empty.read_bytes() == without.read_bytes()

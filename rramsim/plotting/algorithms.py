@@ -68,14 +68,17 @@ def accuracy_by_algorithm(rows: list[dict], groups: list[str], labels: list[str]
 
 
 def accuracy_vs_states(curves: dict, path, title: str = "") -> Path:
-    """Test accuracy against ``dw_min`` (log axis; top axis: about 2 w_max / dw_min states), one
-    line per algorithm; ``curves[label] = [{"dw_min", "mean", "min", "max"[, "n"]}, ...]``.
+    """Test accuracy against ``dw_min`` (log axis; about 2 w_max / dw_min states), one line per
+    algorithm with runs; ``curves[label] = [{"dw_min", "mean", "min", "max"[, "n"]}, ...]``
+    (an algorithm with no rows is left out of the figure and its legend).
     A point that rests on fewer seeds (``n``) than the best-sampled point of the figure is drawn
     hollow, so that a sweep still under way does not read as a finished one."""
     fig, ax = subplots(figsize=(6, 4))
     n_most = max((r.get("n", 1) for rows in curves.values() for r in rows), default=1)
     partial = False
     for label, rows in curves.items():
+        if not rows:
+            continue
         x = [r["dw_min"] for r in rows]
         line, = ax.plot(x, [100 * r["mean"] for r in rows], marker="o", ms=3, label=label)
         few = [r for r in rows if r.get("n", 1) < n_most]
