@@ -258,7 +258,8 @@ def summarise_states(runs, spec) -> dict:
                     and (r["dw_min"] if r["dw_min"] is not None else default_dw) == dw]
             if accs:
                 rows.append(dict(dw_min=dw, **summary_stats(accs)))
-        curves[label] = rows
+        if rows:  # the full part runs STATES_ARMS only: no empty curve in figure or JSON
+            curves[label] = rows
     return curves
 
 

@@ -244,15 +244,15 @@ FIGURES = {
          for g in ("up_down 0", "up_down 0.5") for k, lab in enumerate(("SGD", "AGAD"))],
         ["up_down 0", "up_down 0.5"], ["SGD", "AGAD"], p, "mnist"),
     "algorithms.accuracy_vs_states": lambda p: plotting.algorithms.accuracy_vs_states(
-        _states_curves(n_at_001=1), p, "states"),
+        _states_curves(n_elsewhere=1), p, "states"),
 }
 
 
-def _states_curves(n_at_001: int) -> dict:
+def _states_curves(n_elsewhere: int) -> dict:
     """Two accuracy-vs-step curves; the point at dw_min 0.01 rests on 3 seeds, the others on
-    ``n_at_001`` (a sweep under way when that is below 3)."""
+    ``n_elsewhere`` (a sweep under way when that is below 3)."""
     return {lab: [dict(dw_min=dw, mean=0.9 - k * dw, min=0.85 - k * dw, max=0.95 - k * dw,
-                       n=3 if dw == 0.01 else n_at_001)
+                       n=3 if dw == 0.01 else n_elsewhere)
                   for dw in (0.001, 0.01, 0.05)] for k, lab in enumerate(("SGD", "TTv2"))}
 
 #: The first figure of each module, in MODULES order (devices first: it exists in every

@@ -95,6 +95,7 @@ def accuracy_vs_states(curves: dict, path, title: str = "") -> Path:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     if partial:
-        title += f"{chr(10) if title else ''}hollow: fewer than {n_most} seeds"
+        note = f"hollow: fewer than {n_most} seeds"
+        title = f"{title}\n{note}" if title else note
     ax.set_title(title, fontsize=9)
     return save_figure(fig, path)
